@@ -1,0 +1,148 @@
+"""Run configuration: one frozen dataclass, built by keyword, with presets.
+
+`train.py` turns its flags into a `Config`; everything in the library takes a
+`Config` (or the few values it needs) and never reads flags itself. The config is
+written to `<workdir>/config.json` so a run records exactly how it was made.
+"""
+
+import dataclasses
+import json
+
+from dcgan_tf.errors import InputError
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder")
+PRESETS = ("tutorial", "dcgan")
+UPSAMPLE_MODES = ("transpose", "resize")
+IMAGE_SIZES = (28, 32, 64, 128)
+CHANNELS = (1, 3)
+
+# Settings a run must keep to be resumed: they decide the shape of the networks,
+# the data they train on, or what one step is. Restoring a checkpoint under
+# different values would load weights into another model (or miscount epochs).
+RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim", "upsample",
+                 "kernel_size", "init_stddev", "leaky_relu_slope", "dropout_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything a training run needs. Defaults are the `dcgan` preset.
+
+    Attributes:
+        dataset: one of DATASETS.
+        data_dir: local copy of the data ('' = look in the usual places).
+        workdir: run directory; every artifact of the run goes under it.
+        download: allow `keras.datasets` to download when no local copy exists.
+        epochs: total number of epochs (a resumed run continues up to this).
+        batch_size: images per training step; the last partial batch is dropped.
+        buffer_size: shuffle buffer in images; 0 = the whole dataset (a full shuffle).
+        noise_dim: length of the generator's input noise vector.
+        image_size: side of the square images; 0 = the dataset's native size.
+        channels: 1 (grayscale) or 3 (RGB); 0 = the dataset's native channels.
+        upsample: 'transpose' (Conv2DTranspose) or 'resize' (nearest upsample + Conv2D).
+        kernel_size: convolution kernel side in both networks.
+        init_stddev: std of the N(0, s) kernel init; None = Keras' Glorot uniform.
+        leaky_relu_slope: negative slope of every LeakyReLU.
+        dropout_rate: dropout after each discriminator convolution.
+        learning_rate: Adam learning rate for both networks.
+        beta_1: Adam beta_1 for both networks.
+        seed: seeds Python, NumPy and TensorFlow once, at the start of a run.
+        max_steps: stop after this many total steps (0 = no limit); for smoke runs.
+        checkpoint_every: also checkpoint every N steps (0 = only at epoch ends).
+        num_examples_to_generate: images in each progress frame (a square grid).
+    """
+
+    dataset: str = "mnist"
+    data_dir: str = ""
+    workdir: str = ""
+    download: bool = True
+    epochs: int = 50
+    batch_size: int = 256
+    buffer_size: int = 0
+    noise_dim: int = 100
+    image_size: int = 0
+    channels: int = 0
+    upsample: str = "transpose"
+    kernel_size: int = 5
+    init_stddev: float | None = 0.02
+    leaky_relu_slope: float = 0.2
+    dropout_rate: float = 0.3
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    seed: int = 0
+    max_steps: int = 0
+    checkpoint_every: int = 0
+    num_examples_to_generate: int = 16
+
+    def __post_init__(self):
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("upsample", self.upsample, UPSAMPLE_MODES)
+        if self.image_size:
+            _check_choice("image_size", self.image_size, IMAGE_SIZES)
+        if self.channels:
+            _check_choice("channels", self.channels, CHANNELS)
+        for name in ("epochs", "batch_size", "noise_dim", "kernel_size",
+                                  "num_examples_to_generate"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}.")
+        for name in ("buffer_size", "max_steps", "checkpoint_every", "seed"):
+            if getattr(self, name) < 0:
+                raise InputError(f"--{name} must be 0 or more, got {getattr(self, name)}.")
+        if not 0 < self.learning_rate < 1:
+            raise InputError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
+        if not 0 <= self.beta_1 < 1:
+            raise InputError(f"--beta_1 must be in [0, 1), got {self.beta_1}.")
+        if not 0 <= self.dropout_rate < 1:
+            raise InputError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}.")
+        if self.init_stddev is not None and self.init_stddev <= 0:
+            raise InputError(f"init_stddev must be positive, got {self.init_stddev}.")
+        if self.dataset == "folder" and not self.data_dir:
+            raise InputError("--dataset=folder needs --data_dir, the folder of images.")
+
+    @property
+    def image_shape(self):
+        """(image_size, image_size, channels); only meaningful once resolved."""
+        return (self.image_size, self.image_size, self.channels)
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text):
+        """Parses `to_json` output; unknown keys (from a newer version) are an error."""
+        values = json.loads(text)
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"unknown settings {unknown}")
+        return cls(**values)
+
+
+def tutorial_preset(**overrides):
+    """TensorFlow's DCGAN tutorial exactly: Adam(1e-4) for both networks with
+    Keras' default beta_1 (0.9), Glorot-uniform init and LeakyReLU's default 0.3."""
+    tutorial = dict(learning_rate=1e-4, beta_1=0.9, init_stddev=None, leaky_relu_slope=0.3)
+    return dataclasses.replace(Config(), **{**tutorial, **overrides})
+
+
+def dcgan_preset(**overrides):
+    """The DCGAN paper (Radford et al., 2015, section 4): Adam(2e-4, beta_1=0.5),
+    weights from N(0, 0.02), LeakyReLU slope 0.2. These are Config's defaults."""
+    return dataclasses.replace(Config(), **overrides)
+
+
+def preset(name, **overrides):
+    """Returns the named preset's Config with `overrides` applied on top."""
+    _check_choice("preset", name, PRESETS)
+    return {"tutorial": tutorial_preset, "dcgan": dcgan_preset}[name](**overrides)
+
+
+def resume_differences(old, new):
+    """Lists 'name: old -> new' for every RESUME_FIELDS entry that differs."""
+    return [f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}"
+            for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise InputError(f"--{name}={value!r} is not supported; choose one of "
+                         f"{', '.join(str(c) for c in choices)}.")

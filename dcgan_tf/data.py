@@ -1,0 +1,213 @@
+"""Training images: where they come from, and the tf.data pipeline that feeds them.
+
+Sources are tried in this order, and the log says which one was used:
+  1. `--data_dir` (IDX files, a Keras `.npz`, CIFAR-10 python batches, or for
+     `--dataset=folder` a folder of images);
+  2. for fashion_mnist, Debian's `dataset-fashion-mnist` package;
+  3. Keras' download cache (`~/.keras/datasets`), then a download through
+     `keras.datasets` when `--download` allows it;
+  4. for mnist only, the 10,000-image MNIST test split bundled in this package.
+"""
+
+import dataclasses
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan_tf import readers
+from dcgan_tf.readers import DataError
+
+logger = logging.getLogger(__name__)
+
+# (image_size, channels) of each dataset as distributed.
+NATIVE_SHAPES = {"mnist": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3),
+                 "folder": (64, 3)}
+FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
+BUNDLED_MNIST_DIR = os.path.join(os.path.dirname(__file__), "data", "mnist_sample")
+_KERAS_LOADERS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10"}
+# Where keras.datasets keeps each download, relative to ~/.keras/datasets.
+_KERAS_CACHE = {"mnist": "mnist.npz", "fashion_mnist": "fashion-mnist",
+                "cifar10": "cifar-10-batches-py"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """Training images and a human-readable account of where they came from.
+
+    Attributes:
+        images: uint8 [N, image_size, image_size, channels], values in [0, 255].
+        source: e.g. "/data/mnist/train-images-idx3-ubyte.gz".
+    """
+    images: np.ndarray
+    source: str
+
+
+def resolve(config):
+    """Fills in the settings left to the dataset: image size, channels, workdir."""
+    size, channels = NATIVE_SHAPES[config.dataset]
+    return dataclasses.replace(
+        config,
+        image_size=config.image_size or size,
+        channels=config.channels or channels,
+        workdir=config.workdir or os.path.join("runs", config.dataset))
+
+
+def load_images(config):
+    """Loads the training images of a resolved config.
+
+    Returns:
+        ImageData with images uint8 [N, config.image_size, config.image_size,
+        config.channels].
+
+    Raises:
+        DataError: no usable source, an unreadable file, or fewer images than
+            one batch.
+    """
+    if config.dataset == "folder":
+        if not os.path.isdir(config.data_dir):
+            raise DataError(f"--data_dir={config.data_dir}: no such folder.")
+        images = readers.read_image_folder(config.data_dir, config.image_size, config.channels)
+        data = ImageData(images, f"images under {config.data_dir}")
+    else:
+        data = _load_named_dataset(config)
+        data = dataclasses.replace(
+            data, images=convert_images(data.images, config.image_size, config.channels))
+    if len(data.images) < config.batch_size:
+        raise DataError(
+            f"{data.source}: only {len(data.images)} images, fewer than one batch "
+            f"(--batch_size={config.batch_size}).")
+    return data
+
+
+def _load_named_dataset(config):
+    if config.data_dir:
+        return read_local_copy(config.data_dir)
+    if config.dataset == "fashion_mnist" and os.path.isdir(FASHION_MNIST_SYSTEM_DIR):
+        return read_local_copy(FASHION_MNIST_SYSTEM_DIR)
+    cached = os.path.join(_keras_home(), "datasets", _KERAS_CACHE[config.dataset])
+    if os.path.exists(cached):
+        return read_local_copy(cached)
+    failure = "downloads are off (--nodownload)"
+    if config.download:
+        loader = getattr(tf.keras.datasets, _KERAS_LOADERS[config.dataset])
+        try:
+            (images, _), _ = loader.load_data()
+            return ImageData(_with_channel_axis(images), f"keras.datasets.{config.dataset}")
+        except Exception as e:  # Keras raises a bare Exception for URL failures.
+            failure = f"the download failed: {e}"
+    if config.dataset == "mnist":
+        logger.warning(
+            "Using the MNIST sample bundled with dcgan_tf: the 10,000-image test split, "
+            "not the 60,000-image training split (%s). For the full set, run once with "
+            "internet access or pass --data_dir=<folder with train-images-idx3-ubyte.gz "
+            "or mnist.npz>.", failure)
+        return read_local_copy(os.path.join(BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
+    hint = (" or `apt-get install dataset-fashion-mnist`"
+            if config.dataset == "fashion_mnist" else "")
+    raise DataError(
+        f"--dataset={config.dataset}: no local copy found and {failure}. "
+        f"Pass --data_dir=<local copy>{hint}.")
+
+
+def read_local_copy(path):
+    """Reads a dataset from a file or folder in any format `readers` knows.
+
+    A folder is searched for, in order: IDX training images, a `.npz`, CIFAR-10
+    python batches, and as a last resort IDX test images (with a warning).
+    """
+    if os.path.isfile(path):
+        if path.endswith(".npz"):
+            return ImageData(readers.read_npz_images(path), path)
+        return ImageData(readers.read_idx_images(path), path)
+    if not os.path.isdir(path):
+        raise DataError(f"{path}: no such file or folder.")
+    names = sorted(os.listdir(path))
+    for prefix in ("train-images-idx3-ubyte", "train-images.idx3-ubyte"):
+        for name in names:
+            if name.startswith(prefix):
+                return read_local_copy(os.path.join(path, name))
+    for name in names:
+        if name.endswith(".npz"):
+            return read_local_copy(os.path.join(path, name))
+    if any(name.startswith("data_batch_") for name in names):
+        return ImageData(readers.read_cifar_batches(path), path)
+    if "cifar-10-batches-py" in names:
+        return read_local_copy(os.path.join(path, "cifar-10-batches-py"))
+    for name in names:
+        if name.startswith("t10k-images"):
+            logger.warning("%s has no training split; training on the test split %s.",
+                           path, name)
+            return read_local_copy(os.path.join(path, name))
+    raise DataError(
+        f"{path}: found no dataset files (looked for train-images-idx3-ubyte[.gz], "
+        "t10k-images-idx3-ubyte[.gz], a Keras .npz, or CIFAR-10 data_batch_* files).")
+
+
+def convert_images(images, image_size, channels):
+    """Converts uint8 [N, H, H, C] images to [N, image_size, image_size, channels].
+
+    Grayscale becomes RGB by repetition and RGB becomes grayscale by ITU-R 601
+    luma; a different size is reached by antialiased bilinear resizing.
+    """
+    if images.shape[1] != images.shape[2]:
+        raise DataError(f"images are {images.shape[1]}x{images.shape[2]}; only squares "
+                        "are supported.")
+    if images.shape[-1] != channels:
+        if channels == 3:
+            images = np.repeat(images, 3, axis=-1)
+        else:
+            luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+            images = np.round(luma)[..., np.newaxis].astype(np.uint8)
+    if images.shape[1] != image_size:
+        resized = tf.image.resize(images, (image_size, image_size), antialias=True)
+        images = tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8).numpy()
+    return images
+
+
+def normalize(images):
+    """uint8 [..., H, W, C] in [0, 255] -> float32 in [-1, 1], as (x - 127.5) / 127.5.
+
+    [-1, 1] is the range of the generator's tanh output, so real and generated
+    images reach the discriminator on the same scale.
+    """
+    return (tf.cast(images, tf.float32) - 127.5) / 127.5
+
+
+def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
+    """One epoch of shuffled, normalised training batches.
+
+    Each epoch's order depends only on (seed, epoch), so a resumed run sees the
+    same batches as an uninterrupted one: `skip_batches` drops those already seen.
+
+    Args:
+        images: uint8 tensor or array [N, H, W, C].
+        batch_size: images per batch; the last partial batch is dropped so every
+            step sees the same batch size.
+        buffer_size: shuffle buffer in images; 0 means N (a uniform shuffle).
+            A small buffer only shuffles locally: with sorted data, early batches
+            would hold few classes.
+        seed: the run's seed.
+        epoch: zero-based epoch number.
+        skip_batches: batches of this epoch already trained on.
+
+    Returns:
+        tf.data.Dataset of float32 [batch_size, H, W, C] in [-1, 1].
+    """
+    epoch_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = dataset.shuffle(buffer_size or len(images), seed=epoch_seed,
+                              reshuffle_each_iteration=False)
+    dataset = dataset.batch(batch_size, drop_remainder=True).skip(skip_batches)
+    # Normalising after batching runs one vectorised op per batch, not per image.
+    dataset = dataset.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _with_channel_axis(images):
+    return images[..., np.newaxis] if images.ndim == 3 else images
+
+
+def _keras_home():
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")

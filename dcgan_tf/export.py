@@ -1,0 +1,78 @@
+"""The shippable generator: a TensorFlow SavedModel that needs no dcgan_tf to run.
+
+`export_generator` writes it with Keras 3's `model.export`; its `serve` endpoint
+maps float32 noise [B, noise_dim] to float32 images [B, H, W, C] in [-1, 1] for
+any batch size B, with BatchNorm in inference mode (moving averages). Reload it
+anywhere with `tf.saved_model.load(path).serve(noise)`.
+
+A SavedModel is a program: only load ones from sources you trust.
+"""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from dcgan_tf import files
+from dcgan_tf.errors import InputError
+
+
+def export_generator(generator, path):
+    """Writes `generator` as a SavedModel at `path`, replacing any previous one.
+
+    The export goes to a temporary folder first, so an interrupted export leaves
+    the previous SavedModel intact.
+    """
+    temporary = path + ".partial"
+    files.remove(temporary)  # Left by an export that was interrupted.
+    generator.export(temporary, format="tf_saved_model", verbose=False)
+    files.replace_directory(temporary, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedGenerator:
+    """An exported generator and the shapes its signature declares.
+
+    Attributes:
+        serve: callable, float32 [B, noise_dim] -> float32 [B, *image_shape].
+        noise_dim: length of a noise vector.
+        image_shape: (H, W, C) of one generated image.
+    """
+    serve: object
+    noise_dim: int
+    image_shape: tuple
+
+
+def load_generator(path):
+    """Loads and checks an exported generator.
+
+    Raises:
+        InputError: `path` is not a SavedModel, or its `serve` signature does not
+            map float32 [B, noise_dim] to float32 [B, H, W, 1 or 3].
+    """
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise InputError(f"--model={path}: not a SavedModel folder (no saved_model.pb).")
+    try:
+        loaded = tf.saved_model.load(path)
+    except Exception as e:  # Corrupt protobufs and missing variables raise various types.
+        raise InputError(f"--model={path}: cannot load the SavedModel ({e}).") from e
+    signature = loaded.signatures.get("serve")
+    if signature is None:
+        raise InputError(f"--model={path}: has no 'serve' endpoint "
+                         f"(signatures: {sorted(loaded.signatures.keys())}).")
+    inputs = list(signature.structured_input_signature[1].values())
+    outputs = list(signature.structured_outputs.values())
+    problem = None
+    if len(inputs) != 1 or len(outputs) != 1:
+        problem = f"{len(inputs)} inputs and {len(outputs)} outputs, expected 1 and 1"
+    else:
+        noise, image = inputs[0], outputs[0]
+        if noise.dtype != tf.float32 or noise.shape.rank != 2 or noise.shape[1] is None:
+            problem = f"input {noise.dtype.name} {noise.shape}, expected float32 [B, noise_dim]"
+        elif (image.dtype != tf.float32 or image.shape.rank != 4
+              or image.shape[-1] not in (1, 3) or None in image.shape[1:]):
+            problem = f"output {image.dtype.name} {image.shape}, expected float32 [B, H, W, 1|3]"
+    if problem:
+        raise InputError(f"--model={path}: not a dcgan_tf generator: {problem}.")
+    return LoadedGenerator(serve=loaded.serve, noise_dim=int(noise.shape[1]),
+                           image_shape=tuple(int(d) for d in image.shape[1:]))

@@ -1,0 +1,117 @@
+"""The generator and discriminator, built from the image shape.
+
+28x28 images get exactly the networks of TensorFlow's DCGAN tutorial:
+  G: noise [B, 100] -> Dense 7*7*256 -> (7, 7, 256) -> 7x7x128 -> 14x14x64 -> 28x28xC
+  D: 28x28xC -> 14x14x64 -> 7x7x128 -> Flatten -> logit [B, 1]
+32, 64 and 128 pixel squares follow the DCGAN rule: G starts at 4x4 and every
+stride-2 block doubles the side and halves the filters, ending with 64 filters
+before the output layer; D mirrors it, from 64 filters up to 4x4.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+
+def generator_plan(image_size):
+    """The generator's layout for a square image side.
+
+    Returns:
+        (base_size, base_filters, blocks): the Dense layer reshapes to
+        [base_size, base_size, base_filters], then each (filters, stride) in
+        `blocks` is one upsampling block before the stride-2 output layer.
+    """
+    if image_size == 28:
+        return 7, 256, [(128, 1), (64, 2)]
+    doublings = int(math.log2(image_size // 4))
+    if 4 * 2**doublings != image_size:
+        raise ValueError(f"image size {image_size} is not 28 or 4 * 2^k.")
+    # The output layer is the last doubling; the hidden blocks end at 64 filters.
+    blocks = [(64 * 2**i, 2) for i in reversed(range(doublings - 1))]
+    return 4, 64 * 2**(doublings - 1), blocks
+
+
+def build_generator(config):
+    """Noise to image.
+
+    Args:
+        config: a resolved Config (image_size, channels, noise_dim, upsample,
+            kernel_size, init_stddev, leaky_relu_slope).
+
+    Returns:
+        keras.Model mapping float32 [B, noise_dim] to float32 [B, H, W, C] in
+        [-1, 1] (tanh). BatchNorm uses batch statistics when called with
+        training=True and its moving averages with training=False.
+    """
+    base_size, base_filters, blocks = generator_plan(config.image_size)
+    noise = keras.Input(shape=(config.noise_dim,), name="noise")
+    # No bias before BatchNorm: BN's own offset (beta) makes it redundant.
+    x = layers.Dense(base_size * base_size * base_filters, use_bias=False,
+                     kernel_initializer=_kernel_init(config))(noise)
+    x = _normalize_and_activate(x, config)
+    x = layers.Reshape((base_size, base_size, base_filters))(x)
+    for filters, stride in blocks:
+        x = _upsample(x, filters, stride, config)
+        x = _normalize_and_activate(x, config)
+    image = _upsample(x, config.channels, 2, config, activation="tanh")
+    return keras.Model(noise, image, name="generator")
+
+
+def build_discriminator(config):
+    """Image to a single real-vs-fake logit.
+
+    Args:
+        config: a resolved Config (image_size, channels, kernel_size,
+            init_stddev, leaky_relu_slope, dropout_rate).
+
+    Returns:
+        keras.Model mapping float32 [B, H, W, C] in [-1, 1] to float32 [B, 1]
+        logits (no sigmoid: the loss works on logits, which is numerically safer).
+    """
+    _, _, blocks = generator_plan(config.image_size)
+    image = keras.Input(shape=config.image_shape, name="image")
+    x = image
+    # One stride-2 convolution per upsampling step of the generator, so D
+    # downsamples 28 -> 14 -> 7 (tutorial) or 64 -> 32 -> 16 -> 8 -> 4.
+    downsamplings = sum(stride == 2 for _, stride in blocks) + 1
+    for i in range(downsamplings):
+        x = layers.Conv2D(64 * 2**i, config.kernel_size, strides=2, padding="same",
+                          kernel_initializer=_kernel_init(config))(x)
+        x = layers.LeakyReLU(negative_slope=config.leaky_relu_slope)(x)
+        x = layers.Dropout(config.dropout_rate)(x)
+    x = layers.Flatten()(x)
+    logit = layers.Dense(1, kernel_initializer=_kernel_init(config), name="logit")(x)
+    return keras.Model(image, logit, name="discriminator")
+
+
+def _upsample(x, filters, stride, config, activation=None):
+    """A transposed convolution, or resize-convolution when config.upsample='resize'.
+
+    Resize-convolution (nearest-neighbour upsampling, then a stride-1 Conv2D)
+    gives every output pixel the same number of kernel taps, which removes the
+    checkerboard pattern transposed convolutions make when the kernel size is
+    not divisible by the stride (Odena et al., Distill 2016).
+    """
+    options = dict(padding="same", use_bias=False, activation=activation,
+                   kernel_initializer=_kernel_init(config))
+    if config.upsample == "transpose":
+        return layers.Conv2DTranspose(filters, config.kernel_size, strides=stride,
+                                      **options)(x)
+    if stride > 1:
+        x = layers.UpSampling2D(stride, interpolation="nearest")(x)
+    return layers.Conv2D(filters, config.kernel_size, **options)(x)
+
+
+def _normalize_and_activate(x, config):
+    gamma = ("ones" if config.init_stddev is None
+             else keras.initializers.RandomNormal(1.0, config.init_stddev))
+    x = layers.BatchNormalization(gamma_initializer=gamma)(x)
+    return layers.LeakyReLU(negative_slope=config.leaky_relu_slope)(x)
+
+
+def _kernel_init(config):
+    """Glorot uniform (Keras' default, the tutorial) or N(0, init_stddev) (DCGAN)."""
+    if config.init_stddev is None:
+        return "glorot_uniform"
+    return keras.initializers.RandomNormal(0.0, config.init_stddev)

@@ -1,0 +1,174 @@
+"""Readers for the on-disk image formats dcgan_tf accepts.
+
+Each reader returns uint8 images shaped [N, H, W, C] and raises `DataError`,
+naming the file, when the file is not what it claims to be.
+"""
+
+import gzip
+import logging
+import os
+import pickle
+import struct
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from dcgan_tf.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+IDX_IMAGES_MAGIC = 0x00000803  # unsigned byte data, 3 dimensions
+
+
+class DataError(InputError):
+    """The data a run was pointed at is missing or unreadable."""
+
+
+def read_idx_images(path):
+    """Reads an IDX3 image file (optionally gzipped), as MNIST ships them.
+
+    Returns:
+        uint8 array [N, rows, cols, 1] with values in [0, 255].
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot read it as an IDX file ({e}).") from e
+    if len(data) < 16:
+        raise DataError(f"{path}: too short to be an IDX image file ({len(data)} bytes).")
+    magic, count, rows, cols = struct.unpack(">IIII", data[:16])
+    if magic != IDX_IMAGES_MAGIC:
+        raise DataError(
+            f"{path}: not an IDX image file (magic 0x{magic:08x}, expected "
+            f"0x{IDX_IMAGES_MAGIC:08x}).")
+    expected = 16 + count * rows * cols
+    if len(data) != expected:
+        raise DataError(
+            f"{path}: truncated or padded IDX file: the header promises {count} "
+            f"images of {rows}x{cols} ({expected} bytes) but the file has {len(data)}.")
+    images = np.frombuffer(data, dtype=np.uint8, offset=16)
+    return images.reshape(count, rows, cols, 1)
+
+
+def read_npz_images(path):
+    """Reads the training images from a Keras-style `.npz` (`x_train`).
+
+    Returns:
+        uint8 array [N, H, W, C] (a channel axis is added to grayscale arrays).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "x_train" not in archive.files:
+                raise DataError(
+                    f"{path}: has no 'x_train' array (it has {sorted(archive.files)}); "
+                    "expected a Keras dataset .npz such as mnist.npz.")
+            images = archive["x_train"]
+    except DataError:
+        raise
+    except Exception as e:  # np.load raises many types for a corrupt archive.
+        raise DataError(f"{path}: not a readable .npz archive ({e}).") from e
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise DataError(
+            f"{path}: 'x_train' should be uint8 [N, H, W] or [N, H, W, C], got "
+            f"{images.dtype} {list(images.shape)}.")
+    return images
+
+
+def read_cifar_batches(directory):
+    """Reads CIFAR-10's python batches (`data_batch_1` ... `data_batch_5`).
+
+    These are pickles, as the CIFAR authors ship them: only read copies you trust.
+
+    Returns:
+        uint8 array [50000, 32, 32, 3].
+    """
+    paths = sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                   if name.startswith("data_batch_"))
+    batches = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            batches.append(np.asarray(batch[b"data"], dtype=np.uint8))
+        except Exception as e:
+            raise DataError(f"{path}: not a CIFAR-10 python batch ({e}).") from e
+    images = np.concatenate(batches).reshape(-1, 3, 32, 32)
+    return images.transpose(0, 2, 3, 1)
+
+
+def list_image_files(directory):
+    """Every file under `directory` (recursively) with an image extension, sorted."""
+    found = []
+    for root, _, names in os.walk(directory):
+        found.extend(os.path.join(root, name) for name in names
+                     if name.lower().endswith(IMAGE_EXTENSIONS))
+    return sorted(found)
+
+
+def read_image_folder(directory, image_size, channels):
+    """Reads every image under `directory`, resized and centre-cropped.
+
+    Files that cannot be decoded are skipped; their count and names are logged.
+    Palette, CMYK, alpha and 16-bit images are converted to `channels`.
+
+    Returns:
+        uint8 array [N, image_size, image_size, channels].
+    """
+    paths = list_image_files(directory)
+    if not paths:
+        raise DataError(
+            f"{directory}: no images found (looked recursively for "
+            f"{', '.join(IMAGE_EXTENSIONS)}).")
+    images, skipped = [], []
+    for path in tqdm(paths, desc=f"Reading {directory}", unit="img", leave=False):
+        try:
+            images.append(load_image(path, image_size, channels))
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            skipped.append(f"{path} ({e})")
+    if skipped:
+        logger.warning("Skipped %d unreadable file(s) of %d:\n  %s",
+                       len(skipped), len(paths), "\n  ".join(skipped))
+    if not images:
+        raise DataError(f"{directory}: none of the {len(paths)} image files could be read.")
+    return np.stack(images)
+
+
+def load_image(path, image_size, channels):
+    """Decodes one image to uint8 [image_size, image_size, channels].
+
+    The shorter side is resized to `image_size` (Lanczos), then the centre square
+    is cropped, so faces in CelebA-style photos keep their aspect ratio.
+    """
+    with Image.open(path) as image:
+        image = _to_mode(image, "L" if channels == 1 else "RGB")
+        width, height = image.size
+        scale = image_size / min(width, height)
+        new_size = (max(image_size, round(width * scale)),
+                    max(image_size, round(height * scale)))
+        image = image.resize(new_size, Image.Resampling.LANCZOS)
+        left = (new_size[0] - image_size) // 2
+        top = (new_size[1] - image_size) // 2
+        image = image.crop((left, top, left + image_size, top + image_size))
+        array = np.asarray(image, dtype=np.uint8)
+    return array.reshape(image_size, image_size, channels)
+
+
+def _to_mode(image, mode):
+    """Converts any PIL image to 8-bit 'L' or 'RGB'; alpha is composited on black."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grayscale: scale to 8 bits instead of clipping at 255.
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") else max(array.max(), 1.0)
+        image = Image.fromarray(np.uint8(np.clip(array / peak * 255.0, 0, 255).round()))
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGBA", image.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert(mode)

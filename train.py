@@ -1,0 +1,95 @@
+"""Trains a DCGAN: `python train.py --dataset=mnist`.
+
+Flags only: they build a `dcgan_tf.config.Config` and hand it to
+`dcgan_tf.training.train`. A second run with the same --workdir resumes.
+"""
+
+import os
+import sys
+
+# Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from absl import app, flags, logging  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import training  # noqa: E402
+from dcgan_tf.errors import InputError  # noqa: E402
+
+flags.DEFINE_enum("dataset", "mnist", config_lib.DATASETS, "Training images. 'folder' "
+                  "reads every png/jpg/bmp/gif under --data_dir (e.g. CelebA).")
+flags.DEFINE_string("data_dir", "", "Local copy of the data: IDX files, a Keras .npz, "
+                    "CIFAR-10 python batches, or a folder of images for --dataset=folder.")
+flags.DEFINE_string("workdir", "", "Run directory for every artifact. Default: runs/<dataset>.")
+flags.DEFINE_bool("download", True, "Let keras.datasets download the data when no local "
+                  "copy is found.")
+flags.DEFINE_enum("preset", "dcgan", config_lib.PRESETS, "'dcgan': the DCGAN paper's "
+                  "Adam(2e-4, beta_1=0.5), N(0, 0.02) init, LeakyReLU 0.2. 'tutorial': the "
+                  "TF tutorial's Adam(1e-4), Glorot init, LeakyReLU 0.3. Flags below override it.")
+flags.DEFINE_integer("epochs", 50, "Total epochs; a resumed run trains up to this many.")
+flags.DEFINE_integer("batch_size", 256, "Images per step (BATCH_SIZE); the last partial "
+                     "batch of an epoch is dropped.")
+flags.DEFINE_integer("buffer_size", 0, "Shuffle buffer in images (BUFFER_SIZE); 0 = the "
+                     "dataset size, a full shuffle.")
+flags.DEFINE_integer("noise_dim", 100, "Length of the generator's noise vector.")
+flags.DEFINE_float("learning_rate", None, "Adam learning rate for both networks "
+                   "(default: the preset's).")
+flags.DEFINE_float("beta_1", None, "Adam beta_1 for both networks (default: the preset's).")
+flags.DEFINE_float("init_stddev", None, "Std of the N(0, s) weight init; 0 = Keras' Glorot "
+                   "uniform (default: the preset's).")
+flags.DEFINE_float("leaky_relu_slope", None, "LeakyReLU negative slope (default: the preset's).")
+flags.DEFINE_integer("image_size", 0, "Side of the square images: 28, 32, 64 or 128; "
+                     "0 = the dataset's own (28 MNIST, 32 CIFAR-10, 64 folder).")
+flags.DEFINE_integer("channels", 0, "1 (grayscale) or 3 (RGB); 0 = the dataset's own.")
+flags.DEFINE_enum("upsample", "transpose", config_lib.UPSAMPLE_MODES, "Generator upsampling: "
+                  "Conv2DTranspose, or 'resize' (nearest upsample + Conv2D, no checkerboard).")
+flags.DEFINE_integer("kernel_size", 5, "Convolution kernel side in both networks.")
+flags.DEFINE_integer("seed", 0, "Seeds Python, NumPy and TensorFlow; same seed and flags "
+                     "give the same losses on CPU.")
+flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (0 = no limit), "
+                     "still writing every artifact; for smoke runs.")
+flags.DEFINE_integer("checkpoint_every", 0, "Also checkpoint every N steps (0 = at the end "
+                     "of each epoch only).")
+flags.DEFINE_integer("num_examples_to_generate", 16, "Images in each progress frame.")
+
+FLAGS = flags.FLAGS
+# Flags that may be left unset to take the preset's value.
+PRESET_OVERRIDES = ("learning_rate", "beta_1", "init_stddev", "leaky_relu_slope")
+SETTINGS = ("dataset", "data_dir", "workdir", "download", "epochs", "batch_size",
+            "buffer_size", "noise_dim", "image_size", "channels", "upsample", "kernel_size",
+            "seed", "max_steps", "checkpoint_every", "num_examples_to_generate")
+
+
+def config_from_flags():
+    overrides = {name: FLAGS[name].value for name in SETTINGS}
+    for name in PRESET_OVERRIDES:
+        if FLAGS[name].value is not None:
+            overrides[name] = FLAGS[name].value
+    if overrides.get("init_stddev") == 0:
+        overrides["init_stddev"] = None
+    return config_lib.preset(FLAGS.preset, **overrides)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    tf.get_logger().setLevel("WARNING")  # TensorFlow's own INFO lines drown the progress.
+    try:
+        training.train(config_from_flags())
+    except InputError as e:
+        logging.error("%s", e)
+        sys.exit(2)
+
+
+def parse_flags(argv):
+    """absl's parser, but a bad flag value exits with status 2 like other input errors."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"{argv[0]}: {e}\nPass --help to list the flags.", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=parse_flags)
