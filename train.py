@@ -73,7 +73,7 @@ def config_from_flags():
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
     tf.get_logger().setLevel("WARNING")  # TensorFlow's own INFO lines drown the progress.
     try:
         training.train(config_from_flags())

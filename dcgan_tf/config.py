@@ -15,6 +15,7 @@ PRESETS = ("tutorial", "dcgan")
 UPSAMPLE_MODES = ("transpose", "resize")
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
+MAX_SEED = 2**32 - 1
 
 # Settings a run must keep to be resumed: they decide the shape of the networks,
 # the data they train on, or what one step is. Restoring a checkpoint under
@@ -87,14 +88,20 @@ class Config:
         for name in ("buffer_size", "max_steps", "checkpoint_every", "seed"):
             if getattr(self, name) < 0:
                 raise InputError(f"--{name} must be 0 or more, got {getattr(self, name)}.")
+        if self.seed > MAX_SEED:
+            # NumPy's global seed, which keras.utils.set_random_seed sets, is 32-bit.
+            raise InputError(f"--seed must be at most {MAX_SEED}, got {self.seed}.")
         if not 0 < self.learning_rate < 1:
             raise InputError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
         if not 0 <= self.beta_1 < 1:
             raise InputError(f"--beta_1 must be in [0, 1), got {self.beta_1}.")
         if not 0 <= self.dropout_rate < 1:
             raise InputError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}.")
-        if self.init_stddev is not None and self.init_stddev <= 0:
-            raise InputError(f"init_stddev must be positive, got {self.init_stddev}.")
+        if self.init_stddev is not None and not self.init_stddev > 0:
+            raise InputError(f"--init_stddev must be positive, got {self.init_stddev}.")
+        if not self.leaky_relu_slope >= 0:  # Keras' LeakyReLU refuses a negative slope.
+            raise InputError(
+                f"--leaky_relu_slope must be 0 or more, got {self.leaky_relu_slope}.")
         if self.dataset == "folder" and not self.data_dir:
             raise InputError("--dataset=folder needs --data_dir, the folder of images.")
 
@@ -110,6 +117,8 @@ class Config:
     def from_json(cls, text):
         """Parses `to_json` output; unknown keys (from a newer version) are an error."""
         values = json.loads(text)
+        if not isinstance(values, dict):
+            raise InputError(f"expected a JSON object of settings, got {type(values).__name__}")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -27,9 +27,12 @@ NATIVE_SHAPES = {"mnist": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3),
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 BUNDLED_MNIST_DIR = os.path.join(os.path.dirname(__file__), "data", "mnist_sample")
 _KERAS_LOADERS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10"}
-# Where keras.datasets keeps each download, relative to ~/.keras/datasets.
-_KERAS_CACHE = {"mnist": "mnist.npz", "fashion_mnist": "fashion-mnist",
-                "cifar10": "cifar-10-batches-py"}
+# Where keras.datasets keeps each download, relative to ~/.keras/datasets. Keras 3
+# extracts CIFAR-10 into cifar-10-batches-py-target/; Keras 2 used cifar-10-batches-py/.
+_KERAS_CACHE = {"mnist": ("mnist.npz",), "fashion_mnist": ("fashion-mnist",),
+                "cifar10": ("cifar-10-batches-py-target", "cifar-10-batches-py")}
+# Images resized per call in convert_images: bounds the float32 copy tf.image.resize makes.
+_RESIZE_CHUNK = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,11 +87,12 @@ def load_images(config):
 def _load_named_dataset(config):
     if config.data_dir:
         return read_local_copy(config.data_dir)
-    if config.dataset == "fashion_mnist" and os.path.isdir(FASHION_MNIST_SYSTEM_DIR):
+    if config.dataset == "fashion_mnist" and _has_idx_images(FASHION_MNIST_SYSTEM_DIR):
         return read_local_copy(FASHION_MNIST_SYSTEM_DIR)
-    cached = os.path.join(_keras_home(), "datasets", _KERAS_CACHE[config.dataset])
-    if os.path.exists(cached):
-        return read_local_copy(cached)
+    for name in _KERAS_CACHE[config.dataset]:
+        cached = os.path.join(_keras_home(), "datasets", name)
+        if os.path.exists(cached):
+            return read_local_copy(cached)
     failure = "downloads are off (--nodownload)"
     if config.download:
         loader = getattr(tf.keras.datasets, _KERAS_LOADERS[config.dataset])
@@ -154,6 +158,9 @@ def convert_images(images, image_size, channels):
     if images.shape[1] != images.shape[2]:
         raise DataError(f"images are {images.shape[1]}x{images.shape[2]}; only squares "
                         "are supported.")
+    if images.shape[-1] not in (1, 3):
+        raise DataError(f"images have {images.shape[-1]} channels; only 1 (grayscale) "
+                        "or 3 (RGB) are supported.")
     if images.shape[-1] != channels:
         if channels == 3:
             images = np.repeat(images, 3, axis=-1)
@@ -161,9 +168,14 @@ def convert_images(images, image_size, channels):
             luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
             images = np.round(luma)[..., np.newaxis].astype(np.uint8)
     if images.shape[1] != image_size:
-        resized = tf.image.resize(images, (image_size, image_size), antialias=True)
-        images = tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8).numpy()
+        images = np.concatenate([_resize(images[start:start + _RESIZE_CHUNK], image_size)
+                                 for start in range(0, max(len(images), 1), _RESIZE_CHUNK)])
     return images
+
+
+def _resize(images, image_size):
+    resized = tf.image.resize(images, (image_size, image_size), antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8).numpy()
 
 
 def normalize(images):
@@ -178,8 +190,10 @@ def normalize(images):
 def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
     """One epoch of shuffled, normalised training batches.
 
-    Each epoch's order depends only on (seed, epoch), so a resumed run sees the
-    same batches as an uninterrupted one: `skip_batches` drops those already seen.
+    Each epoch's order depends only on (seed, epoch) and TensorFlow's global seed
+    (tf.data combines the two; `training.train` sets the global seed from the same
+    config.seed first), so a resumed run sees the same batches as an uninterrupted
+    one: `skip_batches` drops those already seen.
 
     Args:
         images: uint8 tensor or array [N, H, W, C].
@@ -203,6 +217,14 @@ def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
     # Normalising after batching runs one vectorised op per batch, not per image.
     dataset = dataset.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _has_idx_images(directory):
+    """Whether `directory` holds IDX image files (an installed dataset package)."""
+    if not os.path.isdir(directory):
+        return False
+    return any(name.startswith(("train-images", "t10k-images"))
+               for name in os.listdir(directory))
 
 
 def _with_channel_axis(images):

@@ -37,10 +37,13 @@ class LoadedGenerator:
         serve: callable, float32 [B, noise_dim] -> float32 [B, *image_shape].
         noise_dim: length of a noise vector.
         image_shape: (H, W, C) of one generated image.
+        saved_model: the loaded SavedModel. It owns the variables, which `serve`
+            references only weakly: `serve` fails once this is garbage-collected.
     """
     serve: object
     noise_dim: int
     image_shape: tuple
+    saved_model: object = dataclasses.field(default=None, repr=False)
 
 
 def load_generator(path):
@@ -51,7 +54,10 @@ def load_generator(path):
             map float32 [B, noise_dim] to float32 [B, H, W, 1 or 3].
     """
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        raise InputError(f"--model={path}: not a SavedModel folder (no saved_model.pb).")
+        hint = ""
+        if os.path.isfile(os.path.join(path, "generator", "saved_model.pb")):
+            hint = f" It looks like a run directory: use --model={os.path.join(path, 'generator')}"
+        raise InputError(f"--model={path}: not a SavedModel folder (no saved_model.pb).{hint}")
     try:
         loaded = tf.saved_model.load(path)
     except Exception as e:  # Corrupt protobufs and missing variables raise various types.
@@ -75,4 +81,5 @@ def load_generator(path):
     if problem:
         raise InputError(f"--model={path}: not a dcgan_tf generator: {problem}.")
     return LoadedGenerator(serve=loaded.serve, noise_dim=int(noise.shape[1]),
-                           image_shape=tuple(int(d) for d in image.shape[1:]))
+                           image_shape=tuple(int(d) for d in image.shape[1:]),
+                           saved_model=loaded)

@@ -20,6 +20,8 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield temporary
+        # mkstemp makes owner-only files; give the artifact the usual permissions.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         remove(temporary)
@@ -52,3 +54,9 @@ def remove(path):
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.exists(path):
         os.remove(path)
+
+
+def _umask():
+    mask = os.umask(0)  # The only way to read the umask is to set it.
+    os.umask(mask)
+    return mask

@@ -9,9 +9,10 @@ import logging
 import os
 import pickle
 import struct
+import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from dcgan_tf.errors import InputError
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 IDX_IMAGES_MAGIC = 0x00000803  # unsigned byte data, 3 dimensions
+IDX_LABELS_MAGIC = 0x00000801  # unsigned byte data, 1 dimension
 
 
 class DataError(InputError):
@@ -32,11 +34,13 @@ def read_idx_images(path):
     Returns:
         uint8 array [N, rows, cols, 1] with values in [0, 255].
     """
+    path = os.fspath(path)
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
             data = f.read()
-    except (OSError, EOFError) as e:
+    # A damaged gzip stream raises zlib.error, which is not an OSError.
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: cannot read it as an IDX file ({e}).") from e
     if len(data) < 16:
         raise DataError(f"{path}: too short to be an IDX image file ({len(data)} bytes).")
@@ -54,6 +58,45 @@ def read_idx_images(path):
     return images.reshape(count, rows, cols, 1)
 
 
+def read_idx_labels(path, num_classes=10):
+    """Reads an IDX1 label file (optionally gzipped), as MNIST ships them.
+
+    Args:
+        path: str or path-like; a name ending in '.gz' is decompressed.
+        num_classes: labels must lie in [0, num_classes).
+
+    Returns:
+        uint8 array [N] with values in [0, num_classes).
+    """
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    # A damaged gzip stream raises zlib.error, which is not an OSError.
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read it as an IDX file ({e}).") from e
+    if len(data) < 8:
+        raise DataError(f"{path}: too short to be an IDX label file ({len(data)} bytes).")
+    magic, count = struct.unpack(">II", data[:8])
+    if magic != IDX_LABELS_MAGIC:
+        raise DataError(
+            f"{path}: not an IDX label file (magic 0x{magic:08x}, expected "
+            f"0x{IDX_LABELS_MAGIC:08x}).")
+    expected = 8 + count
+    if len(data) != expected:
+        raise DataError(
+            f"{path}: truncated or padded IDX file: the header promises {count} "
+            f"labels ({expected} bytes) but the file has {len(data)}.")
+    labels = np.frombuffer(data, dtype=np.uint8, offset=8)
+    # Labels index class histograms and logits: one out of range would be silently wrong.
+    if count and labels.max() >= num_classes:
+        raise DataError(
+            f"{path}: label {labels.max()} at index {int(labels.argmax())} is outside "
+            f"[0, {num_classes}).")
+    return labels
+
+
 def read_npz_images(path):
     """Reads the training images from a Keras-style `.npz` (`x_train`).
 
@@ -61,7 +104,8 @@ def read_npz_images(path):
         uint8 array [N, H, W, C] (a channel axis is added to grayscale arrays).
     """
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Opened here, not by np.load, which leaks its handle when the zip is corrupt.
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
             if "x_train" not in archive.files:
                 raise DataError(
                     f"{path}: has no 'x_train' array (it has {sorted(archive.files)}); "
@@ -90,14 +134,22 @@ def read_cifar_batches(directory):
     """
     paths = sorted(os.path.join(directory, name) for name in os.listdir(directory)
                    if name.startswith("data_batch_"))
+    if not paths:
+        raise DataError(f"{directory}: no CIFAR-10 data_batch_* files.")
     batches = []
     for path in paths:
         try:
             with open(path, "rb") as f:
                 batch = pickle.load(f, encoding="bytes")
-            batches.append(np.asarray(batch[b"data"], dtype=np.uint8))
+            # Python 2 pickles (the original) have bytes keys; re-pickled copies, str.
+            data = batch[b"data"] if b"data" in batch else batch["data"]
+            data = np.asarray(data, dtype=np.uint8)
         except Exception as e:
             raise DataError(f"{path}: not a CIFAR-10 python batch ({e}).") from e
+        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+            raise DataError(f"{path}: 'data' should be [N, 3072] (32x32 RGB rows), got "
+                            f"{list(data.shape)}.")
+        batches.append(data)
     images = np.concatenate(batches).reshape(-1, 3, 32, 32)
     return images.transpose(0, 2, 3, 1)
 
@@ -143,9 +195,11 @@ def load_image(path, image_size, channels):
     """Decodes one image to uint8 [image_size, image_size, channels].
 
     The shorter side is resized to `image_size` (Lanczos), then the centre square
-    is cropped, so faces in CelebA-style photos keep their aspect ratio.
+    is cropped, so faces in CelebA-style photos keep their aspect ratio. A photo's
+    EXIF orientation is applied first, so camera pictures are not trained sideways.
     """
     with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
         image = _to_mode(image, "L" if channels == 1 else "RGB")
         width, height = image.size
         scale = image_size / min(width, height)

@@ -48,8 +48,9 @@ def create_state(config):
         tf.train.Checkpoint with generator, discriminator, generator_optimizer,
         discriminator_optimizer, step and epoch (int64 counters: steps taken and
         epochs completed), progress_noise (float32 [num_examples_to_generate,
-        noise_dim], the fixed noise of every progress frame) and noise_rng (the
-        tf.random.Generator the train step draws noise from).
+        noise_dim], the fixed noise of every progress frame), noise_rng (the
+        tf.random.Generator the train step draws noise from) and
+        dropout_rng_states (the discriminator's Dropout random states).
     """
     generator = models.build_generator(config)
     discriminator = models.build_discriminator(config)
@@ -69,7 +70,11 @@ def create_state(config):
         step=tf.Variable(0, dtype=tf.int64),
         epoch=tf.Variable(0, dtype=tf.int64),
         progress_noise=tf.Variable(progress_noise, trainable=False),
-        noise_rng=noise_rng)
+        noise_rng=noise_rng,
+        # Keras keeps each Dropout layer's random state outside its weights; without
+        # it a resumed run would replay the first run's dropout masks.
+        dropout_rng_states=[layer.seed_generator.state for layer in discriminator.layers
+                            if isinstance(layer, keras.layers.Dropout)])
 
 
 def train(config):

@@ -1,0 +1,62 @@
+"""Samples an exported generator: `python generate.py --model=runs/mnist/generator
+--out=grid.png`.
+
+Flags only: they build a `dcgan_tf.sampling.SamplingConfig` and hand it to
+`dcgan_tf.sampling.run`. Only the SavedModel is needed, not the run's checkpoints.
+"""
+
+import os
+import sys
+
+# Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from absl import app, flags, logging  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dcgan_tf import sampling  # noqa: E402
+from dcgan_tf.errors import InputError  # noqa: E402
+
+flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
+                    "runs/mnist/generator.")
+flags.DEFINE_string("out", None, "File to write: .png, a grid of the images; .npy, the "
+                    "images as uint8 [num, H, W, C] in [0, 255]; .gif with --interpolate.")
+flags.DEFINE_integer("num", 64, "Images to generate; with --interpolate, images per frame.")
+flags.DEFINE_integer("seed", 0, "Seeds the noise; the same seed gives the same images.")
+flags.DEFINE_integer("batch_size", 256, "Noise vectors per generator call; lower it if "
+                     "memory runs out.")
+flags.DEFINE_bool("interpolate", False, "Write a looping GIF in which each image walks "
+                  "through --points random noise vectors along great circles (slerp).")
+flags.DEFINE_integer("points", 4, "With --interpolate: random noise vectors on each "
+                     "image's closed walk.")
+flags.DEFINE_integer("steps", 16, "With --interpolate: frames from one point to the next.")
+flags.DEFINE_float("fps", 10.0, "With --interpolate: frames per second of the GIF.")
+flags.mark_flags_as_required(["model", "out"])
+
+FLAGS = flags.FLAGS
+SETTINGS = ("model", "out", "num", "seed", "batch_size", "interpolate", "points", "steps",
+            "fps")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
+    tf.get_logger().setLevel("WARNING")  # TensorFlow's own INFO lines drown the progress.
+    try:
+        sampling.run(sampling.SamplingConfig(**{name: FLAGS[name].value for name in SETTINGS}))
+    except InputError as e:
+        logging.error("%s", e)
+        sys.exit(2)
+
+
+def parse_flags(argv):
+    """absl's parser, but a bad flag value exits with status 2 like other input errors."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"{argv[0]}: {e}\nPass --help to list the flags.", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=parse_flags)

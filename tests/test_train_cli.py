@@ -1,0 +1,99 @@
+"""`python train.py` end to end, as a user runs it, on the bundled MNIST sample."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_tf import config, training
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args, env=None):
+    return subprocess.run([sys.executable, "train.py", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """Three steps of the default command on the bundled sample, offline."""
+    root = tmp_path_factory.mktemp("cli")
+    env = {**os.environ, "KERAS_HOME": str(root / "keras_home")}  # No cached download.
+    workdir = root / "run with spaces é"
+    process = _run("--dataset=mnist", f"--workdir={workdir}", "--nodownload",
+                   "--max_steps=3", "--batch_size=64", "--seed=7", env=env)
+    return process, workdir
+
+
+def test_train_cli_smoke_run_exits_zero_and_logs_seed_data_device_workdir(smoke_run):
+    process, workdir = smoke_run
+    assert process.returncode == 0, process.stderr[-3000:]
+    log = process.stderr
+    assert "Seed 7" in log
+    assert "10000 images 28x28x1" in log
+    assert re.search(r"Device: \S+", log)
+    assert str(workdir) in log
+    assert "bundled" in log and "60,000" in log  # The offline-sample warning.
+    assert "Epoch 1/50" in log  # The progress bar.
+
+
+def test_train_cli_smoke_run_leaves_every_artifact(smoke_run):
+    _, workdir = smoke_run
+    for name in ("config.json", "progress.gif", "losses.csv", "losses.png",
+                 "samples/epoch_0001.png", "generator/saved_model.pb"):
+        assert (workdir / name).is_file(), name
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-3")
+    assert os.listdir(workdir / "tensorboard")
+    saved = json.loads((workdir / "config.json").read_text())
+    assert (saved["seed"], saved["max_steps"], saved["batch_size"]) == (7, 3, 64)
+
+
+def test_train_cli_saved_model_reloads_without_dcgan_tf_and_matches_generator(smoke_run,
+                                                                              tmp_path):
+    _, workdir = smoke_run
+    noise = np.random.default_rng(0).normal(size=(5, 100)).astype(np.float32)
+    np.save(tmp_path / "noise.npy", noise)
+    # A fresh interpreter that never imports dcgan_tf, as a user's serving code would.
+    script = textwrap.dedent(f"""
+        import sys, numpy as np, tensorflow as tf
+        model = tf.saved_model.load({str(workdir / 'generator')!r})
+        noise = np.load({str(tmp_path / 'noise.npy')!r})
+        np.save({str(tmp_path / 'served.npy')!r}, model.serve(noise).numpy())
+        one = model.serve(noise[:1])
+        assert one.shape == (1, 28, 28, 1) and one.dtype == tf.float32, one.shape
+        assert 'dcgan_tf' not in sys.modules
+    """)
+    process = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr[-3000:]
+    served = np.load(tmp_path / "served.npy")
+
+    saved = config.Config.from_json((workdir / "config.json").read_text())
+    state = training.create_state(saved)
+    state.restore(tf.train.latest_checkpoint(str(workdir / "checkpoints"))).expect_partial()
+    expected = state.generator(noise, training=False).numpy()
+    assert served.shape == (5, 28, 28, 1)
+    assert served.min() >= -1 and served.max() <= 1
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("flag, named", [
+    ("--dataset=imagenet", "dataset"),
+    ("--image_size=48", "image_size"),
+    ("--batch_size=0", "batch_size"),
+    ("--upsample=bilinear", "upsample"),
+    ("--epochs=many", "epochs"),
+])
+def test_train_cli_bad_flag_exits_2_naming_it_without_traceback(flag, named, tmp_path):
+    process = _run(flag, f"--workdir={tmp_path / 'run'}", "--nodownload")
+    assert process.returncode == 2
+    assert named in process.stderr
+    assert "Traceback" not in process.stderr
+    assert not (tmp_path / "run").exists()

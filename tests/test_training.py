@@ -1,0 +1,133 @@
+"""The training loop, in process: artifacts, resume, repeatability, workdir checks."""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_tf import config, data, training, visualize
+from dcgan_tf.errors import InputError
+
+NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch, so epochs end quickly.
+
+
+@pytest.fixture(scope="module")
+def tiny_npz(tmp_path_factory):
+    """96 real MNIST digits from the bundled sample, as a Keras-style .npz."""
+    images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:NUM_IMAGES, ..., 0]
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x_train=images)
+    return str(path)
+
+
+def _config(tiny_npz, workdir, **overrides):
+    settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=32,
+                    epochs=2, num_examples_to_generate=4, noise_dim=16)
+    return config.Config(**{**settings, **overrides})
+
+
+def _losses(workdir):
+    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _restored_state(cfg):
+    state = training.create_state(cfg)
+    state.restore(tf.train.latest_checkpoint(os.path.join(cfg.workdir, "checkpoints")))
+    return state
+
+
+def test_train_new_run_writes_every_artifact(tiny_npz, tmp_path):
+    result = training.train(_config(tiny_npz, tmp_path))
+    assert (result.step, result.steps_per_epoch, result.num_images) == (6, 3, NUM_IMAGES)
+    for name in ("config.json", "progress.gif", "losses.csv", "losses.png",
+                 "samples/epoch_0001.png", "samples/epoch_0002.png",
+                 "generator/saved_model.pb", "checkpoints/checkpoint"):
+        assert (tmp_path / name).is_file(), name
+    assert any(name.startswith("events.out.tfevents")
+               for name in os.listdir(tmp_path / "tensorboard"))
+    rows = _losses(tmp_path)
+    assert [int(row["step"]) for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert [int(row["epoch"]) for row in rows] == [1, 1, 1, 2, 2, 2]
+    saved = config.Config.from_json((tmp_path / "config.json").read_text())
+    assert (saved.image_size, saved.channels, saved.seed) == (28, 1, 0)
+
+
+def test_train_checkpoint_holds_models_optimizers_counters_and_noise(tiny_npz, tmp_path):
+    result = training.train(_config(tiny_npz, tmp_path))
+    state = _restored_state(result.config)
+    assert (int(state.step), int(state.epoch)) == (6, 2)
+    assert int(state.generator_optimizer.iterations) == 6
+    assert int(state.discriminator_optimizer.iterations) == 6
+    fresh = training.create_state(result.config)
+    np.testing.assert_array_equal(state.progress_noise.numpy(), fresh.progress_noise.numpy())
+
+
+def test_train_progress_frame_is_generator_on_fixed_noise_in_inference_mode(tiny_npz, tmp_path):
+    result = training.train(_config(tiny_npz, tmp_path))
+    state = _restored_state(result.config)
+    expected = visualize.image_grid(state.generator(state.progress_noise, training=False))
+    frame = visualize.read_png(str(tmp_path / "samples" / "epoch_0002.png"))
+    np.testing.assert_array_equal(frame, expected)
+
+
+def test_train_rerun_resumes_at_stored_step_without_repeating_steps(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path, max_steps=4))  # Stops inside epoch 2.
+    result = training.train(_config(tiny_npz, tmp_path, epochs=3))
+    assert (result.start_step, result.step) == (4, 9)
+    assert [int(row["step"]) for row in _losses(tmp_path)] == list(range(1, 10))
+
+
+def test_train_interrupted_then_resumed_matches_uninterrupted_run(tiny_npz, tmp_path):
+    straight = training.train(_config(tiny_npz, tmp_path / "straight"))
+    training.train(_config(tiny_npz, tmp_path / "resumed", max_steps=4))
+    resumed = training.train(_config(tiny_npz, tmp_path / "resumed"))
+    straight_losses = [row["generator_loss"] for row in _losses(tmp_path / "straight")]
+    resumed_losses = [row["generator_loss"] for row in _losses(tmp_path / "resumed")]
+    np.testing.assert_allclose(np.float64(resumed_losses), np.float64(straight_losses),
+                               rtol=1e-5)
+    for a, b in zip(_restored_state(straight.config).generator.weights,
+                    _restored_state(resumed.config).generator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_train_finished_run_rerun_trains_nothing(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path))
+    result = training.train(_config(tiny_npz, tmp_path))
+    assert result.start_step == result.step == 6
+    assert len(_losses(tmp_path)) == 6
+
+
+def test_train_same_seed_repeats_losses_and_other_seed_does_not(tiny_npz, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        training.train(_config(tiny_npz, tmp_path / name, seed=seed, max_steps=3))
+    a, b, c = ([row["discriminator_loss"] for row in _losses(tmp_path / name)]
+               for name in "abc")
+    assert a == b
+    assert a != c
+
+
+def test_train_workdir_of_other_configuration_refused_and_left_untouched(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path, max_steps=3))
+    before = {path: os.path.getmtime(path) for path in _all_files(tmp_path)}
+    with pytest.raises(InputError) as error:
+        training.train(_config(tiny_npz, tmp_path, noise_dim=32, upsample="resize"))
+    assert "noise_dim: 16 -> 32" in str(error.value)
+    assert "upsample: 'transpose' -> 'resize'" in str(error.value)
+    assert str(tmp_path) in str(error.value)
+    assert {path: os.path.getmtime(path) for path in _all_files(tmp_path)} == before
+
+
+def test_train_checkpoint_every_saves_inside_an_epoch(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path, checkpoint_every=2, max_steps=5))
+    saved = sorted(name for name in os.listdir(tmp_path / "checkpoints")
+                   if name.endswith(".index"))
+    # Step 4 is inside epoch 2 (steps 4-6); step 3 ends epoch 1; the oldest (2) is pruned.
+    assert saved == ["ckpt-3.index", "ckpt-4.index", "ckpt-5.index"]
+
+
+def _all_files(root):
+    return sorted(os.path.join(folder, name)
+                  for folder, _, names in os.walk(root) for name in names)
