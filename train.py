@@ -16,6 +16,7 @@ import tensorflow as tf  # noqa: E402
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf import training  # noqa: E402
 from dcgan_tf.errors import InputError  # noqa: E402
+from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
 
 flags.DEFINE_enum("dataset", "mnist", config_lib.DATASETS, "Training images. 'folder' "
                   "reads every png/jpg/bmp/gif under --data_dir (e.g. CelebA).")
@@ -52,13 +53,18 @@ flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (0 = no l
 flags.DEFINE_integer("checkpoint_every", 0, "Also checkpoint every N steps (0 = at the end "
                      "of each epoch only).")
 flags.DEFINE_integer("num_examples_to_generate", 16, "Images in each progress frame.")
+flags.DEFINE_enum("nan_policy", "stop", config_lib.NAN_POLICIES, "A step with a non-finite "
+                  "loss or gradient is never applied; then 'stop' (exit status 3, last good "
+                  "checkpoint kept) or 'skip' the batch and go on.")
+flags.DEFINE_bool("overwrite", False, "Discard the run already in --workdir (its checkpoints, "
+                  "samples, logs and generator) and start from step 0.")
 
 FLAGS = flags.FLAGS
 # Flags that may be left unset to take the preset's value.
 PRESET_OVERRIDES = ("learning_rate", "beta_1", "init_stddev", "leaky_relu_slope")
 SETTINGS = ("dataset", "data_dir", "workdir", "download", "epochs", "batch_size",
             "buffer_size", "noise_dim", "image_size", "channels", "upsample", "kernel_size",
-            "seed", "max_steps", "checkpoint_every", "num_examples_to_generate")
+            "seed", "max_steps", "checkpoint_every", "num_examples_to_generate", "nan_policy")
 
 
 def config_from_flags():
@@ -76,10 +82,21 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
     tf.get_logger().setLevel("WARNING")  # TensorFlow's own INFO lines drown the progress.
     try:
-        training.train(config_from_flags())
+        training.train(config_from_flags(), overwrite=FLAGS.overwrite)
     except InputError as e:
         logging.error("%s", e)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop: nothing is half-written.
+        logging.warning("Interrupted; the last checkpoint and artifacts are intact.")
+        sys.exit(130)
+    except TrainingInterrupted as e:
+        resume = " ".join(arg for arg in sys.argv if arg != "--overwrite")
+        logging.warning("Training %s; everything is saved. To resume, run the same "
+                        "command again:\n  python %s", e, resume)
+        sys.exit(e.exit_status)
+    except training.TrainingDiverged as e:
+        logging.error("Training diverged: %s", e)
+        sys.exit(3)
 
 
 def parse_flags(argv):

@@ -13,6 +13,7 @@ from dcgan_tf.errors import InputError
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder")
 PRESETS = ("tutorial", "dcgan")
 UPSAMPLE_MODES = ("transpose", "resize")
+NAN_POLICIES = ("stop", "skip")
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1
@@ -50,6 +51,8 @@ class Config:
         max_steps: stop after this many total steps (0 = no limit); for smoke runs.
         checkpoint_every: also checkpoint every N steps (0 = only at epoch ends).
         num_examples_to_generate: images in each progress frame (a square grid).
+        nan_policy: on a step with a non-finite loss or gradient (which is never
+            applied), 'stop' training or 'skip' the batch and go on.
     """
 
     dataset: str = "mnist"
@@ -73,10 +76,12 @@ class Config:
     max_steps: int = 0
     checkpoint_every: int = 0
     num_examples_to_generate: int = 16
+    nan_policy: str = "stop"
 
     def __post_init__(self):
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("upsample", self.upsample, UPSAMPLE_MODES)
+        _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
         if self.image_size:
             _check_choice("image_size", self.image_size, IMAGE_SIZES)
         if self.channels:

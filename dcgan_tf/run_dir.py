@@ -20,32 +20,49 @@ def path(config, *parts):
     return os.path.join(config.workdir, *parts)
 
 
-def check_compatible(config):
-    """Refuses a workdir written by a run whose networks or data differ.
+# Everything a run writes, and so everything --overwrite removes. Other files a
+# user keeps in the workdir are left alone.
+ARTIFACTS = ("config.json", "checkpoints", "samples", "progress.gif", "losses.csv",
+             "losses.png", "tensorboard", "generator")
 
-    Reads only; touches nothing. Settings such as --epochs may change between
-    runs, since they do not change what a checkpoint holds.
+
+def differences(config):
+    """Settings in which the run already in the workdir differs from `config`.
+
+    Reads only; touches nothing. Settings outside RESUME_FIELDS (such as --epochs)
+    may change between runs, since they do not change what a checkpoint holds.
+
+    Returns:
+        A list of 'name: old -> new' strings; empty for a new or matching run.
 
     Raises:
-        InputError: naming the workdir and listing every differing setting.
+        InputError: the workdir holds a run whose config.json is missing or unreadable.
     """
     config_path = path(config, "config.json")
     if not os.path.exists(config_path):
         if os.path.isdir(path(config, "checkpoints")):
-            raise InputError(f"--workdir={config.workdir}: has checkpoints but no "
-                             "config.json, so it cannot be checked; use another --workdir.")
-        return
+            return ["config.json: missing, though checkpoints exist"]
+        return []
     try:
         with open(config_path, encoding="utf-8") as f:
             previous = Config.from_json(f.read())
     except (OSError, ValueError, TypeError) as e:
-        raise InputError(f"{config_path}: unreadable ({e}); use another --workdir.") from e
-    differences = resume_differences(previous, config)
-    if differences:
-        raise InputError(
-            f"--workdir={config.workdir} holds a run made with another configuration:\n  "
-            + "\n  ".join(differences)
-            + "\nUse another --workdir, or the same settings to resume it.")
+        return [f"config.json: unreadable ({e})"]
+    return resume_differences(previous, config)
+
+
+def mismatch_error(config, differences):
+    return InputError(
+        f"--workdir={config.workdir} holds a run made with another configuration:\n  "
+        + "\n  ".join(differences)
+        + "\nUse another --workdir, the same settings to resume it, or --overwrite to "
+        "discard it and start again.")
+
+
+def clear(config):
+    """Removes every artifact of a previous run from the workdir (--overwrite)."""
+    for name in ARTIFACTS:
+        files.remove(path(config, name))
 
 
 def create(config):

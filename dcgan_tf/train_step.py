@@ -10,8 +10,12 @@ def make_train_step(generator, discriminator, generator_optimizer,
     """Builds the compiled step for these models and optimizers.
 
     Everything the step touches is passed in here, not read from globals, and the
-    batch size comes from each batch, so a smaller final batch needs no retrace
-    of the noise shape.
+    batch size comes from each batch, so a smaller final batch gets a matching
+    noise batch.
+
+    A step whose losses or gradients are not all finite changes nothing: no
+    weight, optimizer slot or BatchNorm statistic is updated, and the step
+    reports `finite` = False. The caller decides whether to stop or go on.
 
     Args:
         generator: keras.Model, noise [B, noise_dim] -> images [B, H, W, C].
@@ -22,13 +26,19 @@ def make_train_step(generator, discriminator, generator_optimizer,
 
     Returns:
         train_step(real_images) for float32 [B, H, W, C] in [-1, 1], returning a
-        dict of float32 scalars: generator_loss, discriminator_loss, real_score
-        (mean D(x)) and fake_score (mean D(G(z))).
+        dict of float32 scalars generator_loss, discriminator_loss, real_score
+        (mean D(x)), fake_score (mean D(G(z))), and the bool scalar finite.
     """
     noise_dim = generator.input_shape[-1]
+    # BatchNorm's moving statistics change during the forward pass, before the
+    # losses can be checked, so they are copied first and put back on a bad step.
+    statistics = [variable for variable in (generator.non_trainable_variables
+                                            + discriminator.non_trainable_variables)
+                  if "float" in variable.dtype]
 
     @tf.function
     def train_step(real_images):
+        saved_statistics = [tf.identity(v) for v in statistics]
         noise = noise_rng.normal([tf.shape(real_images)[0], noise_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake_images = generator(noise, training=True)
@@ -40,15 +50,26 @@ def make_train_step(generator, discriminator, generator_optimizer,
             generator_loss, generator.trainable_variables)
         discriminator_gradients = discriminator_tape.gradient(
             discriminator_loss, discriminator.trainable_variables)
-        generator_optimizer.apply_gradients(
-            zip(generator_gradients, generator.trainable_variables))
-        discriminator_optimizer.apply_gradients(
-            zip(discriminator_gradients, discriminator.trainable_variables))
+        finite = _all_finite([generator_loss, discriminator_loss, *generator_gradients,
+                              *discriminator_gradients])
+        if finite:
+            generator_optimizer.apply_gradients(
+                zip(generator_gradients, generator.trainable_variables))
+            discriminator_optimizer.apply_gradients(
+                zip(discriminator_gradients, discriminator.trainable_variables))
+        else:
+            for variable, value in zip(statistics, saved_statistics):
+                variable.assign(value)
         return {
             "generator_loss": generator_loss,
             "discriminator_loss": discriminator_loss,
             "real_score": tf.reduce_mean(tf.sigmoid(real_logits)),
             "fake_score": tf.reduce_mean(tf.sigmoid(fake_logits)),
+            "finite": finite,
         }
 
     return train_step
+
+
+def _all_finite(tensors):
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])

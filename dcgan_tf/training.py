@@ -7,20 +7,30 @@ the same command again continues at the stored step.
 
 import dataclasses
 import logging
-import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from dcgan_tf import data, export, history, models, run_dir, visualize
+from dcgan_tf import data, export, history, models, progress, run_dir
+from dcgan_tf.interrupts import StopRequest, TrainingInterrupted
 from dcgan_tf.train_step import make_train_step
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS_TO_KEEP = 3
-PROGRESS_UPDATE_STEPS = 10  # Reading losses back from the device is a sync point.
+# Losses are read back from the device (a sync point) only this often.
+PROGRESS_UPDATE_STEPS = 10
+# With nan_policy='skip', this many non-finite steps in a row still stop the run.
+MAX_CONSECUTIVE_SKIPS = 20
+
+
+class TrainingDiverged(Exception):
+    """A step produced a non-finite loss or gradient and the policy says stop.
+
+    The bad step changed no weights, and nothing was saved after it: the last
+    checkpoint and every artifact are those of the last good save.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,11 +87,13 @@ def create_state(config):
                             if isinstance(layer, keras.layers.Dropout)])
 
 
-def train(config):
+def train(config, overwrite=False):
     """Trains (or resumes) the run described by `config` and exports the generator.
 
     Args:
         config: a Config; settings left to the dataset are resolved here.
+        overwrite: discard what the workdir holds and start from step 0, even if
+            it was made by another configuration.
 
     Returns:
         TrainResult.
@@ -89,21 +101,65 @@ def train(config):
     Raises:
         InputError: bad data, or a workdir made by another configuration. Both
             are checked before anything in the workdir is written.
+        TrainingInterrupted: SIGINT or SIGTERM arrived; everything was saved.
+        TrainingDiverged: see nan_policy.
     """
     config = data.resolve(config)
-    run_dir.check_compatible(config)
+    differences = run_dir.differences(config)
+    if differences and not overwrite:
+        raise run_dir.mismatch_error(config, differences)
     keras.utils.set_random_seed(config.seed)
     image_data = data.load_images(config)
+    if overwrite:
+        run_dir.clear(config)
     run_dir.create(config)
-    num_images = len(image_data.images)
-    steps_per_epoch = num_images // config.batch_size
-    target_step = config.epochs * steps_per_epoch
-    if config.max_steps:
-        target_step = min(target_step, config.max_steps)
+    loop = _start_loop(config, len(image_data.images))
     logger.info("Seed %d. Dataset %s: %d images %s from %s. Device: %s. Workdir: %s",
-                config.seed, config.dataset, num_images, "x".join(map(str, config.image_shape)),
-                image_data.source, _device_name(), config.workdir)
+                config.seed, config.dataset, len(image_data.images),
+                "x".join(map(str, config.image_shape)), image_data.source, _device_name(),
+                config.workdir)
+    start_step = int(loop.state.step)
+    if start_step >= loop.target_step:
+        logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
+                    "train longer.", start_step, loop.target_step)
+    images = tf.convert_to_tensor(image_data.images)  # Copied to a tensor once, not per epoch.
+    with StopRequest() as stop:
+        while int(loop.state.step) < loop.target_step and not stop.requested:
+            _train_epoch(loop, images, stop)
+        _save(loop, with_frame=True)
+    generator_path = run_dir.path(config, "generator")
+    export.export_generator(loop.state.generator, generator_path)
+    if stop.requested:
+        raise TrainingInterrupted(stop.signal_number, int(loop.state.step))
+    logger.info("Exported the generator to %s. Sample from it with: python generate.py "
+                "--model=%s --out=grid.png", generator_path, generator_path)
+    return TrainResult(config=config, start_step=start_step, step=int(loop.state.step),
+                       steps_per_epoch=loop.steps_per_epoch, num_images=len(image_data.images))
 
+
+@dataclasses.dataclass
+class _Loop:
+    """What the training loop works on, restored from the latest checkpoint.
+
+    `pending` holds the metrics (scalar tensors) of the steps trained since the
+    checkpoint of `saved_step`.
+    """
+    config: object
+    state: tf.train.Checkpoint
+    manager: tf.train.CheckpointManager
+    train_step: object
+    writer: object
+    losses: dict
+    steps_per_epoch: int
+    target_step: int
+    saved_step: int  # The step of the latest checkpoint.
+    frame_step: int  # The step the latest progress frame shows.
+    pending: list = dataclasses.field(default_factory=list)
+    checked: int = 0  # Entries of pending already checked for non-finite values.
+    consecutive_skips: int = 0
+
+
+def _start_loop(config, num_images):
     state = create_state(config)
     manager = tf.train.CheckpointManager(state, run_dir.path(config, "checkpoints"),
                                          max_to_keep=CHECKPOINTS_TO_KEEP)
@@ -111,98 +167,103 @@ def train(config):
         state.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logger.info("Resumed from %s at step %d (epoch %d).", manager.latest_checkpoint,
                     int(state.step), int(state.epoch))
-    start_step = int(state.step)
-    losses = history.read_history(run_dir.path(config, "losses.csv"), start_step)
-    writer = tf.summary.create_file_writer(run_dir.path(config, "tensorboard"))
-    train_step = make_train_step(state.generator, state.discriminator,
-                                 state.generator_optimizer, state.discriminator_optimizer,
-                                 state.noise_rng)
-    images = tf.convert_to_tensor(image_data.images)  # Copied to a tensor once, not per epoch.
-
-    if start_step >= target_step:
-        logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
-                    "train longer.", start_step, target_step)
-    while int(state.step) < target_step:
-        _train_epoch(config, state, train_step, images, steps_per_epoch, target_step,
-                     losses, writer, manager)
-        _record_progress(config, state, writer, steps_per_epoch)
-        manager.save(checkpoint_number=int(state.step))
-
-    generator_path = run_dir.path(config, "generator")
-    export.export_generator(state.generator, generator_path)
-    logger.info("Exported the generator to %s. Sample from it with: python generate.py "
-                "--model=%s --out=grid.png", generator_path, generator_path)
-    return TrainResult(config=config, start_step=start_step, step=int(state.step),
-                       steps_per_epoch=steps_per_epoch, num_images=num_images)
+    steps_per_epoch = num_images // config.batch_size
+    target_step = config.epochs * steps_per_epoch
+    if config.max_steps:
+        target_step = min(target_step, config.max_steps)
+    return _Loop(
+        config=config, state=state, manager=manager,
+        train_step=make_train_step(state.generator, state.discriminator,
+                                   state.generator_optimizer, state.discriminator_optimizer,
+                                   state.noise_rng),
+        writer=tf.summary.create_file_writer(run_dir.path(config, "tensorboard")),
+        losses=history.read_history(run_dir.path(config, "losses.csv"), int(state.step)),
+        steps_per_epoch=steps_per_epoch, target_step=target_step,
+        saved_step=int(state.step), frame_step=int(state.step))
 
 
-def _train_epoch(config, state, train_step, images, steps_per_epoch, target_step,
-                 losses, writer, manager):
-    """Trains from state.step to the end of its epoch (or to target_step)."""
-    step = int(state.step)
-    epoch = step // steps_per_epoch
-    done_in_epoch = step % steps_per_epoch
-    num_steps = min(steps_per_epoch - done_in_epoch, target_step - step)
-    dataset = data.make_dataset(images, config.batch_size, config.buffer_size,
-                                config.seed, epoch, skip_batches=done_in_epoch)
-    pending = []  # Metrics as tensors; converted in bulk when they are recorded.
-    progress = tqdm(total=steps_per_epoch, initial=done_in_epoch, unit="step",
-                    desc=f"Epoch {epoch + 1}/{config.epochs}", dynamic_ncols=True)
-    with progress:
+def _train_epoch(loop, images, stop):
+    """Trains from the current step to the end of its epoch, the target step, or
+    a stop request, then saves."""
+    config = loop.config
+    step = int(loop.state.step)
+    epoch, done_in_epoch = divmod(step, loop.steps_per_epoch)
+    num_steps = min(loop.steps_per_epoch - done_in_epoch, loop.target_step - step)
+    dataset = data.make_dataset(images, config.batch_size, config.buffer_size, config.seed,
+                                epoch, skip_batches=done_in_epoch)
+    bar = tqdm(total=loop.steps_per_epoch, initial=done_in_epoch, unit="step",
+               desc=f"Epoch {epoch + 1}/{config.epochs}", dynamic_ncols=True)
+    with bar:
         for real_images in dataset.take(num_steps):
-            pending.append(train_step(real_images))
-            step = int(state.step.assign_add(1))
-            progress.update(1)
-            if step % PROGRESS_UPDATE_STEPS == 0 or step == target_step:
-                progress.set_postfix({"g_loss": f"{float(pending[-1]['generator_loss']):.3f}",
-                                      "d_loss": f"{float(pending[-1]['discriminator_loss']):.3f}"})
-            if config.checkpoint_every and step % config.checkpoint_every == 0:
-                _record_losses(config, losses, pending, step, steps_per_epoch, writer)
-                pending = []
-                manager.save(checkpoint_number=step)
-    state.epoch.assign(step // steps_per_epoch)
-    _record_losses(config, losses, pending, step, steps_per_epoch, writer)
+            loop.pending.append(loop.train_step(real_images))
+            step += 1
+            loop.state.step.assign(step)
+            bar.update(1)
+            if step % PROGRESS_UPDATE_STEPS == 0 or step == loop.target_step or stop.requested:
+                _check_finite(loop)
+                latest = loop.pending[-1]
+                bar.set_postfix(g_loss=f"{float(latest['generator_loss']):.3f}",
+                                d_loss=f"{float(latest['discriminator_loss']):.3f}")
+            if stop.requested:
+                return
+            if (config.checkpoint_every and step % config.checkpoint_every == 0
+                    and step % loop.steps_per_epoch):  # Epoch ends save below, with a frame.
+                _save(loop, with_frame=False)
+    loop.state.epoch.assign(step // loop.steps_per_epoch)
+    _save(loop, with_frame=True)
 
 
-def _record_losses(config, losses, pending, last_step, steps_per_epoch, writer):
-    """Appends the metrics of steps (last_step - len(pending), last_step] to
-    losses.csv, losses.png and TensorBoard."""
-    if not pending:
-        return
-    values = {name: np.array([float(m[name]) for m in pending]) for name in pending[0]}
-    steps = np.arange(last_step - len(pending) + 1, last_step + 1)
-    losses["step"].extend(steps.tolist())
-    # Epochs are numbered from 1 in every artifact a person reads.
-    losses["epoch"].extend(((steps - 1) // steps_per_epoch + 1).tolist())
-    for name, series in values.items():
-        losses[name].extend(series.tolist())
-    history.write_history(run_dir.path(config, "losses.csv"), losses)
-    visualize.plot_losses(run_dir.path(config, "losses.png"), losses, steps_per_epoch)
-    with writer.as_default():
-        for index, step in enumerate(steps):
-            for name, series in values.items():
-                tf.summary.scalar(name, series[index], step=int(step))
-    writer.flush()
+def _check_finite(loop):
+    """Applies nan_policy to the steps in loop.pending not yet checked.
+
+    Raises:
+        TrainingDiverged: a non-finite step under 'stop', or MAX_CONSECUTIVE_SKIPS
+            of them in a row under 'skip'.
+    """
+    first_step = int(loop.state.step) - len(loop.pending) + 1
+    for index in range(loop.checked, len(loop.pending)):
+        metrics = loop.pending[index]
+        if bool(metrics["finite"]):
+            loop.consecutive_skips = 0
+            continue
+        loop.consecutive_skips += 1
+        step = first_step + index
+        values = ", ".join(f"{name}={float(metrics[name]):.4g}" for name in history.FIELDS[2:])
+        if loop.config.nan_policy == "stop" or loop.consecutive_skips >= MAX_CONSECUTIVE_SKIPS:
+            raise TrainingDiverged(
+                f"step {step} had a non-finite loss or gradient ({values}) and "
+                f"--nan_policy={loop.config.nan_policy} stops here"
+                + (f" after {loop.consecutive_skips} such steps in a row"
+                   if loop.config.nan_policy == "skip" else "")
+                + ". No weight was updated from it. The last checkpoint "
+                f"({loop.manager.latest_checkpoint or 'none yet'}) and the other artifacts "
+                "are from the last good save. Try a lower --learning_rate, check the "
+                "data, or pass --nan_policy=skip to skip such batches.")
+        logger.warning("Step %d: non-finite loss or gradient (%s); skipped that batch "
+                       "(--nan_policy=skip).", step, values)
+    loop.checked = len(loop.pending)
 
 
-def _record_progress(config, state, writer, steps_per_epoch):
-    """Writes this epoch's frame from the fixed noise, and rewrites the GIF."""
-    step = int(state.step)
-    epoch_number = (step - 1) // steps_per_epoch + 1  # The epoch just trained in.
-    # training=False: BatchNorm uses its moving averages, as the export does.
-    samples = state.generator(state.progress_noise, training=False).numpy()
-    grid = visualize.image_grid(samples)
-    visualize.save_png(_frame_path(config, epoch_number), grid)
-    frame_paths = [_frame_path(config, number) for number in range(1, epoch_number + 1)]
-    frames = [visualize.read_png(path) for path in frame_paths if os.path.exists(path)]
-    visualize.save_gif(run_dir.path(config, "progress.gif"), frames)
-    with writer.as_default():
-        tf.summary.image("samples", grid[np.newaxis], step=step)
-    writer.flush()
+def _save(loop, with_frame):
+    """Writes the pending losses, optionally this epoch's frame, and a checkpoint.
 
-
-def _frame_path(config, epoch_number):
-    return run_dir.path(config, "samples", f"epoch_{epoch_number:04d}.png")
+    The checkpoint goes last: an artifact may run ahead of the checkpoint (and is
+    trimmed back on resume), never behind it.
+    """
+    _check_finite(loop)
+    step = int(loop.state.step)
+    config = loop.config
+    if loop.pending:
+        progress.record_losses(config, loop.losses, loop.pending, step, loop.steps_per_epoch,
+                               loop.writer)
+        loop.pending, loop.checked = [], 0
+    if with_frame and step != loop.frame_step:
+        progress.record_frame(config, loop.state.generator, loop.state.progress_noise, step,
+                              loop.steps_per_epoch, loop.writer)
+        loop.frame_step = step
+    if step != loop.saved_step:
+        loop.manager.save(checkpoint_number=step)
+        loop.saved_step = step
 
 
 def _device_name():

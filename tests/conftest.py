@@ -1,4 +1,4 @@
-"""Fixtures shared by the data tests: writing IDX image files, as MNIST ships them."""
+"""Shared fixtures: IDX files as MNIST ships them, and small real-digit datasets."""
 
 import gzip
 import struct
@@ -24,3 +24,21 @@ def write_idx_images():
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def mnist_npz(tmp_path_factory):
+    """Returns make(count): the path of a Keras-style .npz holding the first `count`
+    real digits of the bundled MNIST sample (written once per count)."""
+    from dcgan_tf import data  # Imported here: TensorFlow loads only for tests using it.
+
+    made = {}
+
+    def make(count):
+        if count not in made:
+            images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:count, ..., 0]
+            made[count] = str(tmp_path_factory.mktemp("mnist") / f"mnist_{count}.npz")
+            np.savez(made[count], x_train=images)
+        return made[count]
+
+    return make

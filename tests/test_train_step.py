@@ -45,7 +45,9 @@ def test_train_step_updates_batchnorm_moving_statistics(state):
 
 def test_train_step_returns_finite_losses_and_scores_in_unit_interval(state):
     metrics = _step(state)(_real_images(4))
-    assert set(metrics) == {"generator_loss", "discriminator_loss", "real_score", "fake_score"}
+    assert set(metrics) == {"generator_loss", "discriminator_loss", "real_score", "fake_score",
+                            "finite"}
+    assert bool(metrics["finite"])
     assert all(np.isfinite(float(value)) for value in metrics.values())
     assert 0 < float(metrics["real_score"]) < 1 and 0 < float(metrics["fake_score"]) < 1
 
@@ -61,3 +63,18 @@ def test_train_step_draws_noise_from_the_checkpointed_generator(state):
     rng_state = state.noise_rng.state.numpy().copy()
     _step(state)(_real_images(4))
     assert not np.array_equal(rng_state, state.noise_rng.state.numpy())
+
+
+def test_train_step_non_finite_batch_changes_no_weight_slot_or_statistic(state):
+    step = _step(state)
+    step(_real_images(4))
+    variables = (state.generator.variables + state.discriminator.variables
+                 + state.generator_optimizer.variables + state.discriminator_optimizer.variables)
+    watched = [v for v in variables if "float" in v.dtype]  # Not the dropout rng states.
+    before = [v.numpy().copy() for v in watched]
+    metrics = step(_real_images(4) * np.nan)
+    assert not bool(metrics["finite"])
+    assert not np.isfinite(float(metrics["discriminator_loss"]))
+    for variable, value in zip(watched, before):
+        np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)
+    assert int(state.generator_optimizer.iterations) == 1

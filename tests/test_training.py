@@ -14,12 +14,8 @@ NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch, so epochs end quickly.
 
 
 @pytest.fixture(scope="module")
-def tiny_npz(tmp_path_factory):
-    """96 real MNIST digits from the bundled sample, as a Keras-style .npz."""
-    images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:NUM_IMAGES, ..., 0]
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x_train=images)
-    return str(path)
+def tiny_npz(mnist_npz):
+    return mnist_npz(NUM_IMAGES)
 
 
 def _config(tiny_npz, workdir, **overrides):

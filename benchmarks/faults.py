@@ -1,0 +1,155 @@
+"""Fault injection: kill `train.py` at random moments, resume, and check every artifact.
+
+    python benchmarks/faults.py --trials=15
+
+Each trial starts a small real run (256 MNIST digits, batch 32, 3 epochs = 24
+steps, a checkpoint every 2 steps), sends SIGKILL, SIGINT or SIGTERM after a
+random delay (which may fall in start-up, training, saving or export), checks
+every file in the run directory, then runs the same command again and checks
+that it finishes at step 24 with complete, readable artifacts. Prints a table.
+"""
+
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import data, history  # noqa: E402
+
+flags.DEFINE_integer("trials", 15, "Interrupted runs to try.")
+flags.DEFINE_integer("seed", 0, "Seeds the choice of signals and delays.")
+flags.DEFINE_float("max_delay", 14.0, "Longest wait, in seconds, before the signal.")
+FLAGS = flags.FLAGS
+
+SIGNALS = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)
+# 128 + n is what train.py exits with after saving; -n is a death by the signal
+# itself (Python's view of it), which is right outside the training loop too.
+EXPECTED_STATUS = {number: {128 + number, -number} for number in
+                   (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)}
+TOTAL_STEPS = 24
+
+
+def check_artifacts(workdir):
+    """Returns the problems found: each artifact present must read back whole."""
+    problems = []
+
+    def check(name, read):
+        path = os.path.join(workdir, name)
+        if os.path.exists(path):
+            try:
+                read(path)
+            except Exception as e:  # Any failure to read is corruption here.
+                problems.append(f"{name}: {type(e).__name__}: {e}")
+
+    def read_config(path):
+        with open(path, encoding="utf-8") as f:
+            config_lib.Config.from_json(f.read())
+
+    def read_losses(path):
+        steps = history.read_history(path, up_to_step=10**9)["step"]
+        if steps != list(range(1, len(steps) + 1)):
+            raise ValueError(f"steps not consecutive: {steps[:5]}...")
+
+    def read_png(path):
+        with Image.open(path) as image:
+            image.load()
+
+    def read_checkpoint(path):
+        import tensorflow as tf
+        latest = tf.train.latest_checkpoint(path)
+        if latest:
+            reader = tf.train.load_checkpoint(latest)
+            for name in reader.get_variable_to_shape_map():
+                reader.get_tensor(name)
+
+    def read_generator(path):
+        import tensorflow as tf
+        loaded = tf.saved_model.load(path)  # Keep a reference: serve needs its variables.
+        loaded.serve(np.zeros([1, 16], np.float32))
+
+    check("config.json", read_config)
+    check("losses.csv", read_losses)
+    check("losses.png", read_png)
+    check("progress.gif", lambda path: iio.imread(path, index=None))
+    for name in sorted(os.listdir(os.path.join(workdir, "samples"))
+                       if os.path.isdir(os.path.join(workdir, "samples")) else []):
+        check(os.path.join("samples", name), read_png)
+    check("checkpoints", read_checkpoint)
+    check("generator", read_generator)
+    return problems
+
+
+def run_trial(command, workdir, signal_number, delay):
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    finished_first = process.poll() is not None
+    if not finished_first:
+        process.send_signal(signal_number)
+    _, stderr = process.communicate(timeout=300)
+    status_ok = finished_first or process.returncode in EXPECTED_STATUS[signal_number]
+    problems_after_kill = check_artifacts(workdir)
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    problems_after_resume = check_artifacts(workdir)
+    losses = history.read_history(os.path.join(workdir, "losses.csv"), 10**9)
+    resumed_ok = (resumed.returncode == 0 and losses["step"] == list(range(1, TOTAL_STEPS + 1))
+                  and os.path.exists(os.path.join(workdir, "generator", "saved_model.pb")))
+    return dict(finished_first=finished_first, status_ok=status_ok, resumed_ok=resumed_ok,
+                problems=problems_after_kill + problems_after_resume,
+                stderr="" if status_ok else f"exit status {process.returncode}: {stderr[-500:]}")
+
+
+def main(argv):
+    del argv
+    rng = random.Random(FLAGS.seed)
+    images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:256, ..., 0]
+    totals = collections.defaultdict(collections.Counter)
+    with tempfile.TemporaryDirectory() as root:
+        npz = os.path.join(root, "mnist_256.npz")
+        np.savez(npz, x_train=images)
+        for trial in range(FLAGS.trials):
+            signal_number = rng.choice(SIGNALS)
+            delay = rng.uniform(0.5, FLAGS.max_delay)
+            workdir = os.path.join(root, f"run {trial}")
+            command = [sys.executable, "train.py", f"--data_dir={npz}", f"--workdir={workdir}",
+                       "--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4",
+                       "--epochs=3", "--checkpoint_every=2"]
+            result = run_trial(command, workdir, signal_number, delay)
+            name = signal.Signals(signal_number).name
+            counts = totals[name]
+            counts["trials"] += 1
+            counts["finished before the signal"] += result["finished_first"]
+            counts["expected exit status"] += result["status_ok"]
+            counts["resumed to the end"] += result["resumed_ok"]
+            counts["corrupt artifacts"] += len(result["problems"])
+            print(f"trial {trial:2d}: {name:7s} after {delay:5.2f} s: "
+                  f"status {'ok' if result['status_ok'] else 'WRONG'}, "
+                  f"resume {'ok' if result['resumed_ok'] else 'FAILED'}, "
+                  f"{len(result['problems'])} corrupt", flush=True)
+            for problem in result["problems"]:
+                print("    ", problem)
+            if result["stderr"]:
+                print("    ", result["stderr"])
+    columns = ("trials", "finished before the signal", "expected exit status",
+               "resumed to the end", "corrupt artifacts")
+    print("\n| signal | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for name, counts in sorted(totals.items()):
+        print(f"| {name} | " + " | ".join(str(counts[c]) for c in columns) + " |")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,80 @@
+"""Interrupting `train.py` for real: Ctrl-C, SIGTERM and kill -9, then resuming."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def tiny_npz(mnist_npz):
+    return mnist_npz(256)  # 8 steps per epoch at batch 32.
+
+
+def _command(tiny_npz, workdir, *extra):
+    return [sys.executable, "train.py", f"--data_dir={tiny_npz}", f"--workdir={workdir}",
+            "--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4",
+            "--checkpoint_every=2", *extra]
+
+
+def _start_and_wait_for_checkpoint(command, workdir, timeout=120):
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(os.path.join(workdir, "checkpoints", "checkpoint")):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    return process
+
+
+def _steps_in_losses(workdir):
+    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def _checkpoint_step(workdir):
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    return int(path.rsplit("-", 1)[1])
+
+
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
+                                                    (signal.SIGTERM, 143)])
+def test_train_cli_signal_saves_current_step_and_exits_with_convention(
+        tiny_npz, tmp_path, signal_number, status):
+    workdir = tmp_path / "run"
+    process = _start_and_wait_for_checkpoint(_command(tiny_npz, workdir, "--epochs=1000"),
+                                             workdir)
+    process.send_signal(signal_number)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == status, stderr[-3000:]
+    assert "To resume, run the same command again" in stderr
+    step = _checkpoint_step(workdir)
+    assert step >= 2
+    assert _steps_in_losses(workdir) == list(range(1, step + 1))
+    for name in ("progress.gif", "losses.png", "generator/saved_model.pb"):
+        assert (workdir / name).exists(), name
+
+
+def test_train_cli_kill_9_then_rerun_resumes_from_last_checkpoint(tiny_npz, tmp_path):
+    workdir = tmp_path / "run"
+    command = _command(tiny_npz, workdir, "--epochs=3")  # 24 steps.
+    process = _start_and_wait_for_checkpoint(command, workdir)
+    process.kill()
+    process.communicate(timeout=60)
+    killed_at = _checkpoint_step(workdir)
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"at step {killed_at}" in resumed.stderr  # "Resumed from ... at step k".
+    assert _checkpoint_step(workdir) == 24
+    assert _steps_in_losses(workdir) == list(range(1, 25))
+    assert sorted(os.listdir(workdir / "samples")) == [
+        "epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
