@@ -12,9 +12,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import sampling  # noqa: E402
+from dcgan_tf import console, sampling  # noqa: E402
 from dcgan_tf.errors import InputError  # noqa: E402
 
 flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
@@ -41,7 +40,7 @@ SETTINGS = ("model", "out", "num", "seed", "batch_size", "interpolate", "points"
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
-    tf.get_logger().setLevel("WARNING")  # TensorFlow's own INFO lines drown the progress.
+    console.show_only_our_info_logs()
     try:
         sampling.run(sampling.SamplingConfig(**{name: FLAGS[name].value for name in SETTINGS}))
     except InputError as e:

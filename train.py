@@ -5,15 +5,21 @@ Flags only: they build a `dcgan_tf.config.Config` and hand it to
 """
 
 import os
+import signal
 import sys
 
+# Until training starts there is nothing to save, so Ctrl-C leaves at once and
+# quietly, not with a traceback from whichever import it interrupted (or not at
+# all, when a library's bare `except:` swallows the KeyboardInterrupt). The
+# training loop installs its own handler, which saves first.
+signal.signal(signal.SIGINT, lambda number, frame: os._exit(128 + number))
 # Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import console  # noqa: E402
 from dcgan_tf import training  # noqa: E402
 from dcgan_tf.errors import InputError  # noqa: E402
 from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
@@ -80,15 +86,12 @@ def config_from_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
-    tf.get_logger().setLevel("WARNING")  # TensorFlow's own INFO lines drown the progress.
+    console.show_only_our_info_logs()
     try:
         training.train(config_from_flags(), overwrite=FLAGS.overwrite)
     except InputError as e:
         logging.error("%s", e)
         sys.exit(2)
-    except KeyboardInterrupt:  # Ctrl-C outside the training loop: nothing is half-written.
-        logging.warning("Interrupted; the last checkpoint and artifacts are intact.")
-        sys.exit(130)
     except TrainingInterrupted as e:
         resume = " ".join(arg for arg in sys.argv if arg != "--overwrite")
         logging.warning("Training %s; everything is saved. To resume, run the same "

@@ -1,0 +1,270 @@
+"""Measuring a generator offline: its samples against real test images, beside a floor.
+
+The floor is the same metrics computed for real images the feature network was
+trained on (a seeded random subset of the training split, as many as there are
+generated images when the split allows) against the same real test images: what a
+perfect generator would score at these sample counts. Metric values carry an
+estimation bias that depends on the counts, so a value is read against its floor.
+
+    reference = evaluation.load_reference("mnist", num_samples=10000)  # Once.
+    report = evaluation.evaluate_images(images, reference)  # float [N, 28, 28, 1] in [-1, 1]
+    print(evaluation.format_table(report, reference.floor))
+
+`run` does all of it for evaluate.py: load a SavedModel, sample, measure, write JSON.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+
+import numpy as np
+
+from dcgan_tf import classifiers, export, files, metrics, sampling
+from dcgan_tf.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+MIN_SAMPLES = 10  # Below this, precision/recall (k = 3) and KID are meaningless.
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """One call of evaluate.py. Checked on construction, before any model loads.
+
+    Attributes:
+        model: folder of the exported generator SavedModel.
+        dataset: 'mnist' or 'fashion_mnist'; '' reads it from the run's config.json
+            next to the model.
+        num: images to generate and measure.
+        seed: seeds the noise, the floor's real subset and KID's subsets.
+        batch_size: noise vectors per generator call.
+        out: the JSON to write; '' = metrics.json next to the model folder.
+        data_dir: Fashion-MNIST's IDX files, if not in the usual places.
+    """
+    model: str
+    dataset: str = ""
+    num: int = 10000
+    seed: int = 0
+    batch_size: int = 256
+    out: str = ""
+    data_dir: str = ""
+
+    def __post_init__(self):
+        if self.dataset:
+            classifiers.check_dataset(self.dataset)
+        if self.num < MIN_SAMPLES:
+            raise InputError(f"--num must be at least {MIN_SAMPLES}, got {self.num}.")
+        if self.batch_size < 1:
+            raise InputError(f"--batch_size must be at least 1, got {self.batch_size}.")
+        if self.seed < 0:
+            raise InputError(f"--seed must be 0 or more, got {self.seed}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """Every metric for one set of images against the reference.
+
+    Attributes:
+        frechet: metrics.FrechetDistance.
+        kernel: metrics.KernelDistance (KID).
+        precision_recall: metrics.PrecisionRecall.
+        coverage: metrics.ClassCoverage.
+    """
+    frechet: metrics.FrechetDistance
+    kernel: metrics.KernelDistance
+    precision_recall: metrics.PrecisionRecall
+    coverage: metrics.ClassCoverage
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """The real side of every comparison, computed once per dataset and count.
+
+    Attributes:
+        feature_net: classifiers.FeatureNet used for all features.
+        features: float64 [M, 128] of the real test split.
+        logits: float64 [M, 10] of the real test split.
+        floor: Report for real training images against the test split.
+        source: where the test split came from.
+        floor_source: where the floor's real images came from.
+    """
+    feature_net: classifiers.FeatureNet
+    features: np.ndarray
+    logits: np.ndarray
+    floor: Report
+    source: str
+    floor_source: str
+
+
+def load_reference(dataset, num_samples, data_dir="", seed=0):
+    """Extracts the real test split's features and computes the real-vs-real floor.
+
+    Args:
+        dataset: 'mnist' or 'fashion_mnist'.
+        num_samples: generated images each later evaluation will use; the floor
+            uses as many training images, or all of them if there are fewer.
+        data_dir: Fashion-MNIST's IDX files ('' = the usual places).
+        seed: picks the floor's subset of training images.
+
+    Returns:
+        Reference.
+    """
+    feature_net = classifiers.load_feature_net(dataset)
+    train, test = classifiers.load_splits(dataset, data_dir)
+    features, logits = classifiers.extract(feature_net, test.images, description="Real test")
+    count = min(num_samples, len(train.images))
+    if count < num_samples:
+        logger.warning("The real-vs-real floor uses all %d training images of %s, fewer than "
+                       "the %d generated: at unequal counts the comparison is approximate.",
+                       count, dataset, num_samples)
+    # A random subset, not the first rows: MNIST's test split is ordered by writer group.
+    chosen = np.sort(np.random.default_rng(seed).choice(len(train.images), count,
+                                                        replace=False))
+    floor_features, floor_logits = classifiers.extract(
+        feature_net, train.images[chosen], description="Real train")
+    floor = compare(floor_features, floor_logits, features, logits, seed)
+    return Reference(feature_net, features, logits, floor, test.source,
+                     f"{count} random images of {train.source}")
+
+
+def evaluate_images(images, reference, seed=0):
+    """Measures images against the reference.
+
+    Args:
+        images: float [N, 28, 28, 1] in [-1, 1] (generator output), or uint8 in
+            [0, 255]; N >= MIN_SAMPLES.
+        reference: Reference from load_reference.
+        seed: seeds KID's subsets.
+
+    Returns:
+        Report.
+
+    Raises:
+        InputError: images of another shape, too few, or not finite.
+    """
+    images = np.asarray(images)
+    if len(images) < MIN_SAMPLES:
+        raise InputError(f"{len(images)} images; the metrics need at least {MIN_SAMPLES}.")
+    if images.dtype != np.uint8 and not np.all(np.isfinite(images)):
+        raise InputError("the generated images contain NaN or infinity: the generator has "
+                         "diverged.")
+    features, logits = classifiers.extract(reference.feature_net, images,
+                                           description="Generated")
+    return compare(features, logits, reference.features, reference.logits, seed)
+
+
+def compare(features, logits, reference_features, reference_logits, seed=0):
+    """Every metric for one feature set against the reference's; returns a Report."""
+    return Report(
+        frechet=metrics.frechet_distance(features, reference_features),
+        kernel=metrics.kernel_distance(features, reference_features, seed=seed),
+        precision_recall=metrics.precision_recall(features, reference_features),
+        coverage=metrics.class_coverage(logits, reference_logits))
+
+
+def format_table(report, floor):
+    """A plain-text table: metric, value, real-vs-real floor, sample counts."""
+    def counts(result):
+        return f"{result.num_samples} vs {result.num_reference}"
+
+    def kid(result):
+        return f"{result.value:.5f} ± {result.standard_error:.5f}"
+
+    def covered(result):
+        return f"{result.classes_covered} of {result.num_classes}"
+
+    rows = [("metric", "generated", "real vs real", "samples vs real (floor)")]
+    for name, get, show in (
+            ("Fréchet distance (lower)", lambda r: r.frechet, lambda m: f"{m.value:.3f}"),
+            ("KID (lower)", lambda r: r.kernel, kid),
+            ("precision (higher)", lambda r: r.precision_recall,
+             lambda m: f"{m.precision:.4f}"),
+            ("recall (higher)", lambda r: r.precision_recall, lambda m: f"{m.recall:.4f}"),
+            ("class KL, nats (lower)", lambda r: r.coverage,
+             lambda m: f"{m.kl_divergence:.4f}"),
+            (f"classes >= {report.coverage.min_fraction:.0%}", lambda r: r.coverage, covered)):
+        rows.append((name, show(get(report)), show(get(floor)),
+                     f"{counts(get(report))} ({counts(get(floor))})"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def run(config):
+    """Loads the generator in `config.model`, measures `config.num` samples, writes JSON.
+
+    Args:
+        config: EvalConfig.
+
+    Returns:
+        (report, reference, out): Report of the samples, the Reference with its
+        floor, and the path of the JSON written.
+
+    Raises:
+        InputError: a bad model, a generator of another image shape, an unknown
+            dataset, or missing real data.
+    """
+    loaded = export.load_generator(config.model)
+    dataset = config.dataset or _dataset_of_run(config.model)
+    if loaded.image_shape != classifiers.IMAGE_SHAPE:
+        raise InputError(
+            f"--model={config.model}: makes {'x'.join(map(str, loaded.image_shape))} images; "
+            f"the metrics' feature networks ({', '.join(classifiers.DATASETS)}) take 28x28x1 "
+            "only.")
+    out = config.out or default_out(config.model)
+    _check_writable(out)  # Before measuring, which takes a while at the default --num.
+    logger.info("Seed %d. Measuring %d samples of %s against %s.", config.seed, config.num,
+                config.model, dataset)
+    reference = load_reference(dataset, config.num, config.data_dir, config.seed)
+    images = sampling.sample(loaded, config.num, config.seed, config.batch_size)
+    report = evaluate_images(images, reference, config.seed)
+    record = {
+        "model": config.model, "dataset": dataset, "seed": config.seed,
+        "generated": dataclasses.asdict(report),
+        "real_vs_real_floor": dataclasses.asdict(reference.floor),
+        "reference_source": reference.source, "floor_source": reference.floor_source,
+        "feature_net": reference.feature_net.info,
+    }
+    try:
+        files.write_text(out, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    except OSError as e:
+        raise InputError(f"--out={out}: cannot write it ({e}).") from e
+    logger.info("Wrote %s.", out)
+    return report, reference, out
+
+
+def default_out(model):
+    """<model>/../metrics.json: beside the generator, in its run directory."""
+    return os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "metrics.json")
+
+
+def _check_writable(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out={path}: cannot create its folder ({e}).") from e
+    if os.path.isdir(path) or not os.access(folder, os.W_OK):
+        problem = "is a folder" if os.path.isdir(path) else f"{folder} is not writable"
+        raise InputError(f"--out={path}: cannot write it ({problem}).")
+
+
+def _dataset_of_run(model):
+    """The dataset named in the run's config.json, next to the model folder."""
+    path = os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            dataset = json.load(f).get("dataset", "")
+    except (OSError, ValueError, AttributeError):
+        dataset = ""
+    if not dataset:
+        raise InputError(f"--model={model}: no run config.json beside it names the dataset; "
+                         f"pass --dataset ({' or '.join(classifiers.DATASETS)}).")
+    if dataset not in classifiers.DATASETS:
+        raise InputError(f"--model={model}: its run trained on {dataset}, which has no "
+                         "feature network; metrics exist for "
+                         f"{' and '.join(classifiers.DATASETS)} only.")
+    return dataset

@@ -1,0 +1,62 @@
+"""Measures an exported generator: `python evaluate.py --model=runs/mnist/generator`.
+
+Flags only: they build a `dcgan_tf.evaluation.EvalConfig` and hand it to
+`dcgan_tf.evaluation.run`, then print its table. Each metric is shown beside its
+real-vs-real floor and the sample counts; everything is also written as JSON.
+"""
+
+import os
+import sys
+
+# Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from absl import app, flags, logging  # noqa: E402
+
+from dcgan_tf import classifiers, console, evaluation  # noqa: E402
+from dcgan_tf.errors import InputError  # noqa: E402
+
+flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
+                    "runs/mnist/generator.")
+flags.DEFINE_string("dataset", "", f"{' or '.join(classifiers.DATASETS)}: the real images "
+                    "and feature network to compare with. Default: the dataset in the run's "
+                    "config.json next to --model.")
+flags.DEFINE_integer("num", 10000, "Images to generate and measure; the real-vs-real floor "
+                     "uses as many real training images where the split has them.")
+flags.DEFINE_integer("seed", 0, "Seeds the noise, the floor's real subset and KID's subsets.")
+flags.DEFINE_integer("batch_size", 256, "Noise vectors per generator call.")
+flags.DEFINE_string("out", "", "JSON file for every value and count. Default: "
+                    "metrics.json beside the model folder (<model>/../metrics.json).")
+flags.DEFINE_string("data_dir", "", "Fashion-MNIST's IDX files (images and labels), if not "
+                    "in /usr/share/datasets/fashion-mnist or Keras' cache.")
+flags.mark_flag_as_required("model")
+
+FLAGS = flags.FLAGS
+SETTINGS = ("model", "dataset", "num", "seed", "batch_size", "out", "data_dir")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
+    console.show_only_our_info_logs()
+    try:
+        config = evaluation.EvalConfig(**{name: FLAGS[name].value for name in SETTINGS})
+        report, reference, out = evaluation.run(config)
+    except InputError as e:
+        logging.error("%s", e)
+        sys.exit(2)
+    print(evaluation.format_table(report, reference.floor))
+    print(f"Wrote {out}")
+
+
+def parse_flags(argv):
+    """absl's parser, but a bad flag value exits with status 2 like other input errors."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"{argv[0]}: {e}\nPass --help to list the flags.", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=parse_flags)
