@@ -215,7 +215,7 @@ def run(config):
             f"the metrics' feature networks ({', '.join(classifiers.DATASETS)}) take 28x28x1 "
             "only.")
     out = config.out or default_out(config.model)
-    _check_writable(out)  # Before measuring, which takes a while at the default --num.
+    files.check_writable(out)  # Before measuring, which takes a while at the default --num.
     logger.info("Seed %d. Measuring %d samples of %s against %s.", config.seed, config.num,
                 config.model, dataset)
     reference = load_reference(dataset, config.num, config.data_dir, config.seed)
@@ -239,17 +239,6 @@ def run(config):
 def default_out(model):
     """<model>/../metrics.json: beside the generator, in its run directory."""
     return os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "metrics.json")
-
-
-def _check_writable(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"--out={path}: cannot create its folder ({e}).") from e
-    if os.path.isdir(path) or not os.access(folder, os.W_OK):
-        problem = "is a folder" if os.path.isdir(path) else f"{folder} is not writable"
-        raise InputError(f"--out={path}: cannot write it ({problem}).")
 
 
 def _dataset_of_run(model):

@@ -5,6 +5,8 @@ import os
 import shutil
 import tempfile
 
+from dcgan_tf.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path):
@@ -60,3 +62,19 @@ def _umask():
     mask = os.umask(0)  # The only way to read the umask is to set it.
     os.umask(mask)
     return mask
+
+
+def check_writable(path, flag="--out"):
+    """Creates the parent folders of `path` and fails early if it cannot be written.
+
+    Raises:
+        InputError: naming `path` as the value of `flag`.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{flag}={path}: cannot create its folder ({e}).") from e
+    if os.path.isdir(path) or not os.access(folder, os.W_OK):
+        problem = "is a folder" if os.path.isdir(path) else f"{folder} is not writable"
+        raise InputError(f"{flag}={path}: cannot write it ({problem}).")

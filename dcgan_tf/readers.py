@@ -6,6 +6,7 @@ naming the file, when the file is not what it claims to be.
 
 import gzip
 import logging
+import math
 import os
 import pickle
 import struct
@@ -34,28 +35,7 @@ def read_idx_images(path):
     Returns:
         uint8 array [N, rows, cols, 1] with values in [0, 255].
     """
-    path = os.fspath(path)
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            data = f.read()
-    # A damaged gzip stream raises zlib.error, which is not an OSError.
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read it as an IDX file ({e}).") from e
-    if len(data) < 16:
-        raise DataError(f"{path}: too short to be an IDX image file ({len(data)} bytes).")
-    magic, count, rows, cols = struct.unpack(">IIII", data[:16])
-    if magic != IDX_IMAGES_MAGIC:
-        raise DataError(
-            f"{path}: not an IDX image file (magic 0x{magic:08x}, expected "
-            f"0x{IDX_IMAGES_MAGIC:08x}).")
-    expected = 16 + count * rows * cols
-    if len(data) != expected:
-        raise DataError(
-            f"{path}: truncated or padded IDX file: the header promises {count} "
-            f"images of {rows}x{cols} ({expected} bytes) but the file has {len(data)}.")
-    images = np.frombuffer(data, dtype=np.uint8, offset=16)
-    return images.reshape(count, rows, cols, 1)
+    return _read_idx(path, IDX_IMAGES_MAGIC, "image")[..., np.newaxis]
 
 
 def read_idx_labels(path, num_classes=10):
@@ -68,6 +48,24 @@ def read_idx_labels(path, num_classes=10):
     Returns:
         uint8 array [N] with values in [0, num_classes).
     """
+    labels = _read_idx(path, IDX_LABELS_MAGIC, "label")
+    # Labels index class histograms and logits: one out of range would be silently wrong.
+    if len(labels) and labels.max() >= num_classes:
+        raise DataError(
+            f"{os.fspath(path)}: label {labels.max()} at index {int(labels.argmax())} is "
+            f"outside [0, {num_classes}).")
+    return labels
+
+
+def _read_idx(path, expected_magic, kind):
+    """Reads an unsigned-byte IDX file, checking its header against its length.
+
+    The magic number's last byte is the number of dimensions; each dimension
+    follows as a big-endian uint32, then the data.
+
+    Returns:
+        uint8 array shaped by the header's dimensions.
+    """
     path = os.fspath(path)
     opener = gzip.open if path.endswith(".gz") else open
     try:
@@ -76,25 +74,21 @@ def read_idx_labels(path, num_classes=10):
     # A damaged gzip stream raises zlib.error, which is not an OSError.
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: cannot read it as an IDX file ({e}).") from e
-    if len(data) < 8:
-        raise DataError(f"{path}: too short to be an IDX label file ({len(data)} bytes).")
-    magic, count = struct.unpack(">II", data[:8])
-    if magic != IDX_LABELS_MAGIC:
+    header_size = 4 + 4 * (expected_magic & 0xFF)
+    if len(data) < header_size:
+        raise DataError(f"{path}: too short to be an IDX {kind} file ({len(data)} bytes).")
+    magic, *shape = struct.unpack(f">{header_size // 4}I", data[:header_size])
+    if magic != expected_magic:
         raise DataError(
-            f"{path}: not an IDX label file (magic 0x{magic:08x}, expected "
-            f"0x{IDX_LABELS_MAGIC:08x}).")
-    expected = 8 + count
+            f"{path}: not an IDX {kind} file (magic 0x{magic:08x}, expected "
+            f"0x{expected_magic:08x}).")
+    expected = header_size + math.prod(shape)
     if len(data) != expected:
+        size = f" of {'x'.join(map(str, shape[1:]))}" if len(shape) > 1 else ""
         raise DataError(
-            f"{path}: truncated or padded IDX file: the header promises {count} "
-            f"labels ({expected} bytes) but the file has {len(data)}.")
-    labels = np.frombuffer(data, dtype=np.uint8, offset=8)
-    # Labels index class histograms and logits: one out of range would be silently wrong.
-    if count and labels.max() >= num_classes:
-        raise DataError(
-            f"{path}: label {labels.max()} at index {int(labels.argmax())} is outside "
-            f"[0, {num_classes}).")
-    return labels
+            f"{path}: truncated or padded IDX file: the header promises {shape[0]} "
+            f"{kind}s{size} ({expected} bytes) but the file has {len(data)}.")
+    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
 
 
 def read_npz_images(path):

@@ -93,7 +93,7 @@ def run(config):
             written.
     """
     loaded = export.load_generator(config.model)
-    _check_writable(config.out)  # Before generating: --num=10000 can take a while.
+    files.check_writable(config.out)  # Before generating: --num=10000 can take a while.
     logger.info("Seed %d. Generator %s: noise_dim %d, images %s.", config.seed, config.model,
                 loaded.noise_dim, "x".join(map(str, loaded.image_shape)))
     if config.interpolate:
@@ -259,22 +259,6 @@ def write_walk(path, frames, fps=10.0):
         raise InputError(f"{path}: unsupported file type; use {' or '.join(WALK_FORMATS)}.")
     visualize.save_gif(path, [visualize.image_grid(frame) for frame in frames],
                        seconds_per_frame=1 / fps)
-
-
-def _check_writable(path):
-    """Creates the parent folders of `path`, and fails if it cannot be written there.
-
-    Raises:
-        InputError: naming `path` (as --out).
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"--out={path}: cannot create its folder ({e}).") from e
-    if os.path.isdir(path) or not os.access(folder, os.W_OK):
-        problem = "is a folder" if os.path.isdir(path) else f"{folder} is not writable"
-        raise InputError(f"--out={path}: cannot write it ({problem}).")
 
 
 def _extension(path):
