@@ -1,0 +1,388 @@
+"""Regenerates the tutorial's figures and numbers: `python docs/figures.py`.
+
+Takes about half a minute on 2 CPU cores, from any working directory.
+
+Every figure and every number quoted in docs/tutorial/ comes from this script,
+which imports dcgan_tf (no copied model code) and needs no trained generator:
+
+  shapes_28.md, shapes_64.md    Q1  layer-by-layer shapes of G and D
+  normalize.png, normalize.md   Q2  pixel values before/after (x - 127.5) / 127.5
+  shuffle.png, shuffle.md       Q3  class order of the first batches per shuffle buffer
+  symmetry.png, symmetry.md     Q4  filters after training from constant vs random init
+  init.png, init.md             Q4  the presets' initial kernel values
+  checkerboard.png, checkerboard.md  Q7  samples and spectra of untrained generators
+
+It writes them to --out_dir, plus numbers.json with every measured value, and
+copies each .md block into the pages of --docs_dir between the markers
+`<!-- figures.py: NAME -->` and `<!-- /figures.py: NAME -->`. --quick uses fewer
+samples and steps (for the tests); its numbers are not the ones to commit.
+"""
+
+import io
+import json
+import os
+import re
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+# Run from a checkout without `pip install -e .`: the package is one folder up.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+import keras  # noqa: E402
+import matplotlib  # noqa: E402
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from dcgan_tf import config as config_lib, data, models, readers, visualize  # noqa: E402
+
+DOCS_DIR = os.path.dirname(os.path.abspath(__file__))
+flags.DEFINE_string("out_dir", os.path.join(DOCS_DIR, "figures"),
+                    "Folder for the PNGs, the .md blocks and numbers.json.")
+flags.DEFINE_string("docs_dir", os.path.join(DOCS_DIR, "tutorial"),
+                    "Pages whose marked blocks are refreshed from the .md blocks; empty = "
+                    "leave the pages alone.")
+flags.DEFINE_bool("quick", False, "Few samples and steps: checks that the script runs.")
+flags.DEFINE_integer("seed", 0, "Seeds every random draw.")
+
+FLAGS = flags.FLAGS
+LABELS_PATH = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-labels-idx1-ubyte.gz")
+DPI = 72
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
+    os.makedirs(FLAGS.out_dir, exist_ok=True)
+    start = time.time()
+    numbers, blocks = {}, {}
+    for section in (shapes, normalization, shuffling, symmetry, initialization, checkerboard):
+        keras.utils.set_random_seed(FLAGS.seed)  # Each section repeats on its own.
+        section_numbers, section_blocks = section(FLAGS.out_dir, FLAGS.quick, FLAGS.seed)
+        numbers[section.__name__] = section_numbers
+        blocks.update(section_blocks)
+        print(f"{section.__name__}: done at {time.time() - start:.1f} s")
+    numbers["settings"] = {"quick": FLAGS.quick, "seed": FLAGS.seed,
+                           "tensorflow": tf.__version__, "keras": keras.__version__}
+    for name, text in blocks.items():
+        with open(os.path.join(FLAGS.out_dir, f"{name}.md"), "w") as f:
+            f.write(text)
+    with open(os.path.join(FLAGS.out_dir, "numbers.json"), "w") as f:
+        json.dump(numbers, f, indent=2, sort_keys=True)
+        f.write("\n")
+    if FLAGS.docs_dir:
+        fill_pages(FLAGS.docs_dir, blocks)
+    print(json.dumps(numbers, indent=1, sort_keys=True))
+    print(f"Wrote {FLAGS.out_dir} in {time.time() - start:.1f} s.")
+
+
+# Q1 ------------------------------------------------------------------------------------
+
+def shapes(out_dir, quick, seed):
+    """Layer tables of G and D, built by models.build_* for 28x28x1 and 64x64x3."""
+    numbers, blocks = {}, {}
+    for size, channels in ((28, 1), (64, 3)):
+        cfg = config_lib.tutorial_preset(image_size=size, channels=channels)
+        tables = []
+        for model in (models.build_generator(cfg), models.build_discriminator(cfg)):
+            rows = ["| layer | output shape | parameters |", "| --- | --- | --- |"]
+            for layer in model.layers:
+                shape = "x".join(str(d) for d in layer.output.shape[1:])
+                rows.append(f"| {layer.__class__.__name__} | {shape} | "
+                            f"{layer.count_params():,} |")
+            tables.append(f"{model.name} ({model.count_params():,} parameters):\n\n"
+                          + "\n".join(rows))
+            numbers[f"{model.name}_{size}_parameters"] = model.count_params()
+        blocks[f"shapes_{size}"] = "\n\n".join(tables) + "\n"
+    return numbers, blocks
+
+
+# Q2 ------------------------------------------------------------------------------------
+
+def normalization(out_dir, quick, seed):
+    """(x - 127.5) / 127.5 on every uint8 value, PyTorch's equivalent, and the way back."""
+    values = np.arange(256, dtype=np.uint8)
+    ours = data.normalize(values).numpy()
+    # torchvision: ToTensor divides by 255, then Normalize(mean=0.5, std=0.5) does (t - 0.5) / 0.5.
+    torch_style = (values.astype(np.float32) / 255 - 0.5) / 0.5
+    round_trip = visualize.to_uint8(ours)
+    tanh_outputs = np.array([-1.0, -0.999, -0.5, 0.0, 0.5, 0.999, 1.0], np.float32)
+    numbers = {
+        "min": float(ours.min()), "max": float(ours.max()),
+        "max_difference_from_torchvision": float(np.abs(ours - torch_style).max()),
+        "round_trip_exact": int(np.sum(round_trip == values)),
+        "tanh_to_uint8": dict(zip(map(str, tanh_outputs.tolist()),
+                                  visualize.to_uint8(tanh_outputs).tolist())),
+    }
+    rows = ["| uint8 pixel x | (x - 127.5) / 127.5 | (x/255 - 0.5) / 0.5 | to_uint8 of it |",
+            "| --- | --- | --- | --- |"]
+    for x in (0, 1, 127, 128, 254, 255):
+        rows.append(f"| {x} | {ours[x]:.6f} | {torch_style[x]:.6f} | {round_trip[x]} |")
+    tanh_rows = ["| generator output (tanh) | to_uint8 |", "| --- | --- |"]
+    tanh_rows += [f"| {t:g} | {u} |"
+                  for t, u in zip(tanh_outputs, visualize.to_uint8(tanh_outputs))]
+    summary = (f"All 256 values map into [{numbers['min']:g}, {numbers['max']:g}]; the largest "
+               f"difference from torchvision's ToTensor + Normalize(0.5, 0.5) is "
+               f"{numbers['max_difference_from_torchvision']:.2g} (float32 rounding); "
+               f"`visualize.to_uint8` brings back {numbers['round_trip_exact']} of 256 values "
+               "exactly.")
+    blocks = {"normalize": "\n".join(rows) + "\n\n" + "\n".join(tanh_rows) + "\n\n"
+              + summary + "\n"}
+
+    images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:200 if quick else 2000]
+    figure, axes = plt.subplots(1, 2, figsize=(7, 2.4))
+    axes[0].hist(images.ravel(), bins=64, range=(0, 256), color="tab:blue")
+    axes[0].set_title("MNIST pixels as stored (uint8)")
+    axes[1].hist(data.normalize(images).numpy().ravel(), bins=64, range=(-1, 1),
+                 color="tab:orange")
+    axes[1].set_title("after (x - 127.5) / 127.5")
+    for axis in axes:
+        axis.set_yscale("log")
+        axis.set_ylabel("pixels")
+    _save(figure, out_dir, "normalize.png")
+    return numbers, blocks
+
+
+# Q3 ------------------------------------------------------------------------------------
+
+def shuffling(out_dir, quick, seed):
+    """Class order of the first batches of data.make_dataset on label-sorted MNIST.
+
+    The pipeline never looks at pixel values, so each example here is its label
+    stored as a 1x1 'image': what comes out shows where every example went.
+    """
+    labels = np.sort(readers.read_idx_labels(LABELS_PATH))
+    examples = labels.reshape(-1, 1, 1, 1)
+    batch_size, num_batches = 256, 4
+    buffers = (1, 100, 1000, 0)
+    numbers, sequences = {}, {}
+    rows = ["| buffer_size | classes in batch 1 | batch 2 | batch 3 | batch 4 | "
+            "commonest class in batch 1 |", "| --- | --- | --- | --- | --- | --- |"]
+    for buffer_size in buffers:
+        dataset = data.make_dataset(examples, batch_size, buffer_size, seed, epoch=0)
+        batches = [visualize.to_uint8(batch).reshape(-1) for batch in dataset.take(num_batches)]
+        sequences[buffer_size] = np.concatenate(batches)
+        classes = [len(np.unique(batch)) for batch in batches]
+        counts = np.bincount(batches[0], minlength=10)
+        name = buffer_size or f"0 (= {len(labels)}, full)"
+        numbers[str(buffer_size)] = {"classes_per_batch": classes,
+                                     "batch_1_class_counts": counts.tolist()}
+        rows.append(f"| {name} | " + " | ".join(map(str, classes))
+                    + f" | {counts.argmax()} ({counts.max()} of {batch_size}) |")
+    blocks = {"shuffle": "\n".join(rows) + "\n"}
+
+    figure, axes = plt.subplots(len(buffers), 1, figsize=(7, 0.5 + 0.6 * len(buffers)),
+                                sharex=True)
+    for axis, (buffer_size, sequence) in zip(axes, sequences.items()):
+        axis.imshow(sequence[np.newaxis], aspect="auto", cmap="tab10", vmin=-0.5, vmax=9.5,
+                    interpolation="nearest")
+        axis.set_yticks([])
+        axis.set_ylabel(f"{buffer_size or 'full'}", rotation=0, ha="right", va="center")
+        for edge in range(batch_size, batch_size * num_batches, batch_size):
+            axis.axvline(edge - 0.5, color="black", linewidth=1)
+    colours = figure.colorbar(axes[0].images[0], ax=axes, ticks=range(10), fraction=0.03)
+    colours.set_label("digit class", fontsize=8)
+    axes[-1].set_xlabel(f"position in the epoch (first {num_batches} batches of {batch_size})")
+    axes[0].set_title("buffer_size", loc="left", fontsize=9)
+    _save(figure, out_dir, "shuffle.png", tight=False)
+    return numbers, blocks
+
+
+# Q4 ------------------------------------------------------------------------------------
+
+def symmetry(out_dir, quick, seed):
+    """Trains a one-conv digit classifier from constant and from random kernels."""
+    digits = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:2048]
+    labels = readers.read_idx_labels(LABELS_PATH)[:2048]
+    inputs = data.normalize(digits).numpy()
+    epochs = 1 if quick else 3
+    inits = {"constant 0.02": keras.initializers.Constant(0.02),
+             "N(0, 0.02)": keras.initializers.RandomNormal(0.0, 0.02, seed=seed)}
+    numbers, filters = {}, {}
+    for name, init in inits.items():
+        model = keras.Sequential([
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 5, strides=2, activation="relu", kernel_initializer=init),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, kernel_initializer=init)])
+        start_norm = float(np.linalg.norm(
+            model.layers[0].kernel.numpy().reshape(-1, 8), axis=0).mean())
+        model.compile(keras.optimizers.Adam(1e-3),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        history = model.fit(inputs, labels, batch_size=64, epochs=epochs, verbose=0,
+                            shuffle=True)
+        kernel = model.layers[0].kernel.numpy()  # [5, 5, 1, 8]
+        flat = kernel.reshape(-1, kernel.shape[-1]).T  # one row per filter
+        distances = np.linalg.norm(flat[:, None] - flat[None], axis=-1)
+        pairs = distances[np.triu_indices(len(flat), 1)]
+        numbers[name] = {"steps": epochs * (len(inputs) // 64 + bool(len(inputs) % 64)),
+                         "max_pairwise_distance": float(pairs.max()),
+                         "mean_filter_norm_at_start": start_norm,
+                         "mean_filter_norm": float(np.linalg.norm(flat, axis=1).mean()),
+                         "train_accuracy": float(history.history["accuracy"][-1])}
+        filters[name] = kernel[:, :, 0, :]
+    rows = ["| kernel init | training steps | largest distance between two filters | "
+            "mean filter norm: at the start, trained | training accuracy |",
+            "| --- | --- | --- | --- | --- |"]
+    for name, n in numbers.items():
+        rows.append(f"| {name} | {n['steps']} | {n['max_pairwise_distance']:.3g} | "
+                    f"{n['mean_filter_norm_at_start']:.3g}, {n['mean_filter_norm']:.3g} | "
+                    f"{n['train_accuracy']:.3f} |")
+    blocks = {"symmetry": "\n".join(rows) + "\n"}
+
+    figure, axes = plt.subplots(2, 8, figsize=(7, 2.2))
+    for row, (name, kernels) in enumerate(filters.items()):
+        for k in range(8):
+            axes[row, k].imshow(kernels[..., k], cmap="gray")
+            axes[row, k].set_xticks([])
+            axes[row, k].set_yticks([])
+        axes[row, 0].set_ylabel(name, fontsize=8)
+    figure.suptitle("the 8 learned 5x5 filters of the first convolution", fontsize=9)
+    _save(figure, out_dir, "symmetry.png")
+    return numbers, blocks
+
+
+def initialization(out_dir, quick, seed):
+    """The kernels models.build_generator makes under each preset, at 28x28."""
+    presets = {"tutorial": config_lib.tutorial_preset(image_size=28, channels=1),
+               "dcgan": config_lib.dcgan_preset(image_size=28, channels=1)}
+    numbers, kernels = {}, {}
+    for name, cfg in presets.items():
+        generator = models.build_generator(cfg)
+        layers = [layer for layer in generator.layers if hasattr(layer, "kernel")]
+        kernels[name] = np.concatenate([layer.kernel.numpy().ravel() for layer in layers])
+        numbers[name] = [{"layer": layer.__class__.__name__,
+                          "kernel_shape": list(layer.kernel.shape),
+                          "std": float(np.std(layer.kernel.numpy())),
+                          "max_abs": float(np.abs(layer.kernel.numpy()).max())}
+                         for layer in layers]
+    rows = ["| generator layer | kernel shape | tutorial std (max abs) | dcgan std (max abs) |",
+            "| --- | --- | --- | --- |"]
+    for tutorial, dcgan in zip(numbers["tutorial"], numbers["dcgan"]):
+        rows.append(f"| {tutorial['layer']} | {'x'.join(map(str, tutorial['kernel_shape']))}"
+                    f" | {tutorial['std']:.4f} ({tutorial['max_abs']:.4f}) | "
+                    f"{dcgan['std']:.4f} ({dcgan['max_abs']:.4f}) |")
+    blocks = {"init": "\n".join(rows) + "\n"}
+
+    figure, axis = plt.subplots(figsize=(6, 2.6))
+    for name, values in kernels.items():
+        axis.hist(values, bins=96, range=(-0.08, 0.08), histtype="step", density=True,
+                  label=f"{name} preset")
+    axis.set_xlabel("initial kernel value (all generator layers pooled)")
+    axis.set_ylabel("density")
+    axis.legend(fontsize=8)
+    _save(figure, out_dir, "init.png")
+    return numbers, blocks
+
+
+# Q7 ------------------------------------------------------------------------------------
+
+CHECKERBOARD_CASES = {"transpose, kernel 4": dict(upsample="transpose", kernel_size=4),
+                      "transpose, kernel 5": dict(upsample="transpose", kernel_size=5),
+                      "resize, kernel 5": dict(upsample="resize", kernel_size=5)}
+
+
+def checkerboard(out_dir, quick, seed):
+    """Samples and mean power spectra of untrained 64x64 generators, and tap counts."""
+    size, num_samples = 64, (16 if quick else 256)
+    noise = np.random.default_rng(seed).standard_normal((num_samples, 100)).astype("f4")
+    numbers, samples, spectra = {}, {}, {}
+    for name, options in CHECKERBOARD_CASES.items():
+        keras.utils.set_random_seed(seed)
+        cfg = config_lib.Config(image_size=size, channels=1, **options)
+        # training=True: BatchNorm normalises with batch statistics, as while training.
+        images = models.build_generator(cfg)(noise, training=True).numpy()[..., 0]
+        power = np.abs(np.fft.fft2(images)) ** 2
+        spectrum = power.mean(axis=0)
+        # The checkerboard is the period-2 pattern: the Nyquist frequencies.
+        nyquist = [spectrum[size // 2, 0], spectrum[0, size // 2], spectrum[size // 2, size // 2]]
+        median = float(np.median(spectrum[1:, 1:]))
+        numbers[name] = {"nyquist_to_median_power": float(np.mean(nyquist) / median)}
+        samples[name] = images[:4]
+        spectra[name] = np.log10(np.fft.fftshift(spectrum) + 1e-12)
+    taps = _tap_counts()
+    numbers["taps"] = {name: sorted(set(counts[4:-4, 4:-4].ravel().tolist()))
+                       for name, counts in taps.items()}
+    rows = ["| generator (64x64, untrained) | kernel taps per output pixel, one layer | "
+            f"power at the Nyquist frequencies / median power ({num_samples} samples) |",
+            "| --- | --- | --- |"]
+    for name in CHECKERBOARD_CASES:
+        rows.append(f"| {name} | {', '.join(map(str, numbers['taps'][name]))} | "
+                    f"{numbers[name]['nyquist_to_median_power']:.1f} |")
+    blocks = {"checkerboard": "\n".join(rows) + "\n"}
+
+    figure, axes = plt.subplots(3, 3, figsize=(7, 7))
+    for column, name in enumerate(CHECKERBOARD_CASES):
+        grid = visualize.image_grid(samples[name][..., np.newaxis], padding=1)
+        axes[0, column].imshow(grid[..., 0], cmap="gray", vmin=0, vmax=255)
+        axes[0, column].set_title(name, fontsize=9)
+        axes[1, column].imshow(spectra[name], cmap="magma")
+        axes[2, column].imshow(taps[name], cmap="viridis", interpolation="nearest")
+        for row in range(3):
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+    axes[0, 0].set_ylabel("4 samples", fontsize=9)
+    axes[1, 0].set_ylabel("mean log power spectrum\n(centre = 0 frequency)", fontsize=9)
+    axes[2, 0].set_ylabel("taps per pixel, one layer\non a constant input", fontsize=9)
+    _save(figure, out_dir, "checkerboard.png")
+    return numbers, blocks
+
+
+def _tap_counts():
+    """How many kernel taps reach each output pixel of one stride-2 upsampling layer.
+
+    A kernel of ones on an input of ones counts them: the uneven overlap of
+    Odena et al. (Distill, 2016), without any learned weights.
+    """
+    ones = np.ones((1, 8, 8, 1), np.float32)
+    counts = {}
+    for name, options in CHECKERBOARD_CASES.items():
+        kernel = options["kernel_size"]
+        if options["upsample"] == "transpose":
+            layer = keras.layers.Conv2DTranspose(1, kernel, strides=2, padding="same",
+                                                 use_bias=False, kernel_initializer="ones")
+            counts[name] = layer(ones).numpy()[0, ..., 0]
+        else:
+            upsampled = keras.layers.UpSampling2D(2)(ones)
+            layer = keras.layers.Conv2D(1, kernel, padding="same", use_bias=False,
+                                        kernel_initializer="ones")
+            counts[name] = layer(upsampled).numpy()[0, ..., 0]
+    return {name: np.rint(c).astype(int) for name, c in counts.items()}
+
+
+# Output --------------------------------------------------------------------------------
+
+def _save(figure, out_dir, name, tight=True):
+    """Writes a figure as a palette PNG: a third of the RGB size, for committing."""
+    if tight:  # A colorbar spanning several axes does not take tight_layout.
+        figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=DPI, format="png", bbox_inches="tight")
+    plt.close(figure)
+    image = Image.open(buffer).convert("RGB").quantize(colors=256)
+    image.save(os.path.join(out_dir, name), optimize=True)
+
+
+def fill_pages(docs_dir, blocks):
+    """Replaces each `<!-- figures.py: NAME -->...<!-- /figures.py: NAME -->` block."""
+    for page in sorted(os.listdir(docs_dir)):
+        if not page.endswith(".md"):
+            continue
+        path = os.path.join(docs_dir, page)
+        with open(path) as f:
+            text = f.read()
+        for name, block in blocks.items():
+            pattern = re.compile(rf"(<!-- figures\.py: {name} -->\n).*?(<!-- /figures\.py: "
+                                 rf"{name} -->)", re.DOTALL)
+            text = pattern.sub(lambda m: m.group(1) + block + m.group(2), text)
+        with open(path, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    app.run(main)

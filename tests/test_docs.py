@@ -1,0 +1,109 @@
+"""The tutorial pages: their marked snippets run, and docs/figures.py makes every figure."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGES_DIR = os.path.join(REPO, "docs", "tutorial")
+FIGURES_DIR = os.path.join(REPO, "docs", "figures")
+# A ```python block right after a `<!-- test -->` line is runnable; others are illustrations.
+SNIPPET = re.compile(r"^<!-- test -->\n```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+BLOCK = re.compile(r"<!-- figures\.py: (\w+) -->\n(.*?)<!-- /figures\.py: \1 -->", re.DOTALL)
+FIGURE = re.compile(r"\]\(\.\./figures/([\w.-]+)\)")
+
+
+def _pages():
+    return sorted(name for name in os.listdir(PAGES_DIR) if name.endswith(".md"))
+
+
+def _read(*parts):
+    with open(os.path.join(*parts)) as f:
+        return f.read()
+
+
+def _snippets():
+    return [pytest.param(code, id=f"{page}-{index}")
+            for page in _pages()
+            for index, code in enumerate(SNIPPET.findall(_read(PAGES_DIR, page)))]
+
+
+@pytest.fixture(scope="module")
+def exported_generator_dir(tmp_path_factory):
+    """A folder holding runs/mnist/generator: an untrained 28x28 generator, exported."""
+    from dcgan_tf import config, export, models
+
+    folder = tmp_path_factory.mktemp("run")
+    generator = models.build_generator(config.Config(image_size=28, channels=1))
+    export.export_generator(generator, str(folder / "runs" / "mnist" / "generator"))
+    return folder
+
+
+def test_docs_pages_have_runnable_snippets_in_the_pages_that_promise_them():
+    pages_with_snippets = {param.id.rsplit("-", 1)[0] for param in _snippets()}
+    assert {"architecture.md", "normalization.md",
+            "using-the-generator.md"} <= pages_with_snippets
+
+
+@pytest.mark.parametrize("code", _snippets())
+def test_docs_snippet_runs(code, exported_generator_dir, monkeypatch):
+    monkeypatch.chdir(exported_generator_dir)  # The snippets load runs/mnist/generator.
+    exec(compile(code, "<snippet>", "exec"), {"__name__": "__snippet__"})
+
+
+def test_docs_savedmodel_snippet_needs_no_dcgan_tf_and_writes_samples(
+        exported_generator_dir, monkeypatch):
+    (code,) = SNIPPET.findall(_read(PAGES_DIR, "using-the-generator.md"))
+    assert "dcgan_tf" not in code
+    monkeypatch.chdir(exported_generator_dir)
+    namespace = {}
+    exec(compile(code, "<snippet>", "exec"), namespace)
+    assert os.path.getsize(exported_generator_dir / "samples.png") > 0
+    assert namespace["walk"].shape == (10, 28, 28, 1)
+    # The walk starts and ends at the two sampled images.
+    assert abs(namespace["walk"][0] - namespace["images"][0]).max() < 1e-4
+    assert abs(namespace["walk"][-1] - namespace["images"][1]).max() < 1e-4
+
+
+def test_docs_committed_tables_match_committed_blocks_and_figures_exist():
+    for page in _pages():
+        text = _read(PAGES_DIR, page)
+        for name, body in BLOCK.findall(text):
+            assert body == _read(FIGURES_DIR, f"{name}.md"), (
+                f"{page}: block {name} was edited by hand; run python docs/figures.py")
+        for figure in FIGURE.findall(text):
+            assert os.path.isfile(os.path.join(FIGURES_DIR, figure)), f"{page}: {figure}"
+
+
+def test_figures_script_quick_writes_every_figure_and_fills_every_block(tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for page in _pages():
+        (pages / page).write_text(BLOCK.sub(lambda m: m.group(0).replace(m.group(2), ""),
+                                            _read(PAGES_DIR, page)))
+    out_dir = tmp_path / "figures"
+    process = subprocess.run(
+        [sys.executable, "docs/figures.py", "--quick", f"--out_dir={out_dir}",
+         f"--docs_dir={pages}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+
+    referenced = {figure for page in _pages()
+                  for figure in FIGURE.findall(_read(PAGES_DIR, page))}
+    assert referenced, "the pages show no figures"
+    for figure in referenced:
+        with open(out_dir / figure, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", figure
+    for page in _pages():
+        for name, body in BLOCK.findall((pages / page).read_text()):
+            assert body.strip(), f"{page}: block {name} left empty"
+            assert body == (out_dir / f"{name}.md").read_text()
+    numbers = json.loads((out_dir / "numbers.json").read_text())
+    assert numbers["settings"]["quick"] is True
+    # Layer shapes do not depend on --quick: the committed tables must still be right.
+    for name in ("shapes_28", "shapes_64"):
+        assert (out_dir / f"{name}.md").read_text() == _read(FIGURES_DIR, f"{name}.md"), (
+            f"the models changed since {name}.md was made: run python docs/figures.py")
