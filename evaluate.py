@@ -6,15 +6,13 @@ real-vs-real floor and the sample counts; everything is also written as JSON.
 """
 
 import os
-import sys
 
 # Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
-from dcgan_tf import classifiers, console, evaluation  # noqa: E402
-from dcgan_tf.errors import InputError  # noqa: E402
+from dcgan_tf import classifiers, cli, evaluation  # noqa: E402
 
 flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
                     "runs/mnist/generator.")
@@ -35,28 +33,12 @@ FLAGS = flags.FLAGS
 SETTINGS = ("model", "dataset", "num", "seed", "batch_size", "out", "data_dir")
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
-    console.show_only_our_info_logs()
-    try:
-        config = evaluation.EvalConfig(**{name: FLAGS[name].value for name in SETTINGS})
-        report, reference, out = evaluation.run(config)
-    except InputError as e:
-        logging.error("%s", e)
-        sys.exit(2)
+def main():
+    config = evaluation.EvalConfig(**{name: FLAGS[name].value for name in SETTINGS})
+    report, reference, out = evaluation.run(config)
     print(evaluation.format_table(report, reference.floor))
     print(f"Wrote {out}")
 
 
-def parse_flags(argv):
-    """absl's parser, but a bad flag value exits with status 2 like other input errors."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"{argv[0]}: {e}\nPass --help to list the flags.", file=sys.stderr)
-        sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main, FLAGS)

@@ -14,10 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 # Run from a checkout without `pip install -e .`: the package is one folder up.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
-from dcgan_tf import classifiers, console  # noqa: E402
-from dcgan_tf.errors import InputError  # noqa: E402
+from dcgan_tf import classifiers, cli  # noqa: E402
 
 # Epochs per dataset: MNIST's 8,000 images need more passes than Fashion-MNIST's 60,000.
 DEFAULT_EPOCHS = {"mnist": 12, "fashion_mnist": 5}
@@ -38,37 +37,20 @@ flags.DEFINE_integer("seed", 0, "Seeds the initial weights and the shuffling.")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
-    console.show_only_our_info_logs()
-    try:
-        for dataset in FLAGS.datasets:
-            config = classifiers.TrainingConfig(
-                dataset=dataset, epochs=FLAGS.epochs or DEFAULT_EPOCHS.get(dataset, 1),
-                batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-                seed=FLAGS.seed)
-            train, test = classifiers.load_splits(dataset, FLAGS.data_dir)
-            print(f"{dataset}: seed {config.seed}, training on {len(train.images)} images "
-                  f"({train.source}), testing on {len(test.images)} ({test.source}).")
-            model, info = classifiers.train_classifier(config, train, test)
-            classifiers.save_classifier(model, info, FLAGS.out_dir)
-            print(f"{dataset}: test accuracy {info['test_accuracy']:.4f} on "
-                  f"{info['test_images']} held-out images, trained in "
-                  f"{info['training_seconds']:.0f} s; wrote {FLAGS.out_dir}/{dataset}.keras")
-    except InputError as e:
-        logging.error("%s", e)
-        sys.exit(2)
-
-
-def parse_flags(argv):
-    """absl's parser, but a bad flag value exits with status 2 like other input errors."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"{argv[0]}: {e}\nPass --help to list the flags.", file=sys.stderr)
-        sys.exit(2)
+def main():
+    for dataset in FLAGS.datasets:
+        config = classifiers.TrainingConfig(
+            dataset=dataset, epochs=FLAGS.epochs or DEFAULT_EPOCHS.get(dataset, 1),
+            batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed)
+        train, test = classifiers.load_splits(dataset, FLAGS.data_dir)
+        print(f"{dataset}: seed {config.seed}, training on {len(train.images)} images "
+              f"({train.source}), testing on {len(test.images)} ({test.source}).")
+        model, info = classifiers.train_classifier(config, train, test)
+        classifiers.save_classifier(model, info, FLAGS.out_dir)
+        print(f"{dataset}: test accuracy {info['test_accuracy']:.4f} on "
+              f"{info['test_images']} held-out images, trained in "
+              f"{info['training_seconds']:.0f} s; wrote {FLAGS.out_dir}/{dataset}.keras")
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main, FLAGS)
