@@ -16,12 +16,10 @@ signal.signal(signal.SIGINT, lambda number, frame: os._exit(128 + number))
 # Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
+from dcgan_tf import cli, training  # noqa: E402
 from dcgan_tf import config as config_lib  # noqa: E402
-from dcgan_tf import console  # noqa: E402
-from dcgan_tf import training  # noqa: E402
-from dcgan_tf.errors import InputError  # noqa: E402
 from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
 
 flags.DEFINE_enum("dataset", "mnist", config_lib.DATASETS, "Training images. 'folder' "
@@ -62,6 +60,18 @@ flags.DEFINE_integer("num_examples_to_generate", 16, "Images in each progress fr
 flags.DEFINE_enum("nan_policy", "stop", config_lib.NAN_POLICIES, "A step with a non-finite "
                   "loss or gradient is never applied; then 'stop' (exit status 3, last good "
                   "checkpoint kept) or 'skip' the batch and go on.")
+flags.DEFINE_enum("loss", "non_saturating", config_lib.LOSSES, "GAN loss: the tutorial's "
+                  "'non_saturating' cross-entropy, 'hinge', or 'least_squares' (LSGAN, "
+                  "targets 1/0 on D's raw output).")
+flags.DEFINE_float("label_smoothing", 0.0, "One-sided label smoothing: D's real targets "
+                   "become 1 - s, fakes stay 0; in [0, 0.5), non_saturating loss only.")
+flags.DEFINE_float("ema_decay", 0.0, "0 = off; else keep an exponential moving average "
+                   "of the generator's weights (e.g. 0.999) and use it for the progress "
+                   "frames, --eval_every and the exported generator.")
+flags.DEFINE_integer("eval_every", 0, "Measure sample quality (Fréchet distance, KID, "
+                     "precision, recall, class coverage) every N epochs into metrics.csv "
+                     "and TensorBoard; 0 = off. MNIST and Fashion-MNIST at 28x28 only.")
+flags.DEFINE_integer("eval_samples", 2000, "Generated images per --eval_every measurement.")
 flags.DEFINE_bool("overwrite", False, "Discard the run already in --workdir (its checkpoints, "
                   "samples, logs and generator) and start from step 0.")
 
@@ -70,7 +80,8 @@ FLAGS = flags.FLAGS
 PRESET_OVERRIDES = ("learning_rate", "beta_1", "init_stddev", "leaky_relu_slope")
 SETTINGS = ("dataset", "data_dir", "workdir", "download", "epochs", "batch_size",
             "buffer_size", "noise_dim", "image_size", "channels", "upsample", "kernel_size",
-            "seed", "max_steps", "checkpoint_every", "num_examples_to_generate", "nan_policy")
+            "seed", "max_steps", "checkpoint_every", "num_examples_to_generate", "nan_policy",
+            "loss", "label_smoothing", "ema_decay", "eval_every", "eval_samples")
 
 
 def config_from_flags():
@@ -83,15 +94,9 @@ def config_from_flags():
     return config_lib.preset(FLAGS.preset, **overrides)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
-    console.show_only_our_info_logs()
+def main():
     try:
         training.train(config_from_flags(), overwrite=FLAGS.overwrite)
-    except InputError as e:
-        logging.error("%s", e)
-        sys.exit(2)
     except TrainingInterrupted as e:
         resume = " ".join(arg for arg in sys.argv if arg != "--overwrite")
         logging.warning("Training %s; everything is saved. To resume, run the same "
@@ -102,14 +107,5 @@ def main(argv):
         sys.exit(3)
 
 
-def parse_flags(argv):
-    """absl's parser, but a bad flag value exits with status 2 like other input errors."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"{argv[0]}: {e}\nPass --help to list the flags.", file=sys.stderr)
-        sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main, FLAGS)

@@ -14,6 +14,7 @@ DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder")
 PRESETS = ("tutorial", "dcgan")
 UPSAMPLE_MODES = ("transpose", "resize")
 NAN_POLICIES = ("stop", "skip")
+LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1
@@ -21,6 +22,10 @@ MAX_SEED = 2**32 - 1
 # Settings a run must keep to be resumed: they decide the shape of the networks,
 # the data they train on, or what one step is. Restoring a checkpoint under
 # different values would load weights into another model (or miscount epochs).
+# The quality levers are not among them: loss, label_smoothing and ema_decay change
+# what later steps do, not what the checkpoint holds. A run resumed with --ema_decay
+# newly on starts its average at the restored generator; one resumed with it off
+# drops the stored average at its next save.
 RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim", "upsample",
                  "kernel_size", "init_stddev", "leaky_relu_slope", "dropout_rate")
 
@@ -53,6 +58,14 @@ class Config:
         num_examples_to_generate: images in each progress frame (a square grid).
         nan_policy: on a step with a non-finite loss or gradient (which is never
             applied), 'stop' training or 'skip' the batch and go on.
+        loss: one of LOSSES; 'non_saturating' is the tutorial's.
+        label_smoothing: one-sided: real targets 1 - s, fakes 0; in [0, 0.5),
+            non_saturating loss only.
+        ema_decay: 0 = off; else the decay of an exponential moving average of
+            the generator's weights (e.g. 0.999), used for frames, evaluation and
+            the export.
+        eval_every: measure sample quality every N epochs into metrics.csv (0 = off).
+        eval_samples: generated images per such measurement.
     """
 
     dataset: str = "mnist"
@@ -77,11 +90,17 @@ class Config:
     checkpoint_every: int = 0
     num_examples_to_generate: int = 16
     nan_policy: str = "stop"
+    loss: str = "non_saturating"
+    label_smoothing: float = 0.0
+    ema_decay: float = 0.0
+    eval_every: int = 0
+    eval_samples: int = 2000
 
     def __post_init__(self):
         _check_choice("dataset", self.dataset, DATASETS)
         _check_choice("upsample", self.upsample, UPSAMPLE_MODES)
         _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+        _check_choice("loss", self.loss, LOSSES)
         if self.image_size:
             _check_choice("image_size", self.image_size, IMAGE_SIZES)
         if self.channels:
@@ -90,7 +109,7 @@ class Config:
                                   "num_examples_to_generate"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}.")
-        for name in ("buffer_size", "max_steps", "checkpoint_every", "seed"):
+        for name in ("buffer_size", "max_steps", "checkpoint_every", "seed", "eval_every"):
             if getattr(self, name) < 0:
                 raise InputError(f"--{name} must be 0 or more, got {getattr(self, name)}.")
         if self.seed > MAX_SEED:
@@ -107,6 +126,15 @@ class Config:
         if not self.leaky_relu_slope >= 0:  # Keras' LeakyReLU refuses a negative slope.
             raise InputError(
                 f"--leaky_relu_slope must be 0 or more, got {self.leaky_relu_slope}.")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise InputError(
+                f"--label_smoothing must be in [0, 0.5), got {self.label_smoothing}.")
+        if self.label_smoothing and self.loss != "non_saturating":
+            raise InputError(smoothing_error(self.loss))
+        if not 0 <= self.ema_decay < 1:
+            raise InputError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}.")
+        if self.eval_samples < 10:  # evaluation.MIN_SAMPLES: k-NN and KID need a few.
+            raise InputError(f"--eval_samples must be at least 10, got {self.eval_samples}.")
         if self.dataset == "folder" and not self.data_dir:
             raise InputError("--dataset=folder needs --data_dir, the folder of images.")
 
@@ -154,6 +182,11 @@ def resume_differences(old, new):
     """Lists 'name: old -> new' for every RESUME_FIELDS entry that differs."""
     return [f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}"
             for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+
+
+def smoothing_error(loss):
+    return (f"--label_smoothing applies to --loss=non_saturating only (a probability "
+            f"target); --loss={loss} has no such target.")
 
 
 def _check_choice(name, value, choices):

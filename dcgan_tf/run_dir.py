@@ -5,6 +5,7 @@
     <workdir>/samples/           epoch_0001.png ... from the fixed progress noise
     <workdir>/progress.gif       those frames in order
     <workdir>/losses.csv, losses.png
+    <workdir>/metrics.csv        sample quality every --eval_every epochs
     <workdir>/tensorboard/       event files
     <workdir>/generator/         the exported SavedModel
 """
@@ -23,7 +24,7 @@ def path(config, *parts):
 # Everything a run writes, and so everything --overwrite removes. Other files a
 # user keeps in the workdir are left alone.
 ARTIFACTS = ("config.json", "checkpoints", "samples", "progress.gif", "losses.csv",
-             "losses.png", "tensorboard", "generator")
+             "losses.png", "metrics.csv", "tensorboard", "generator")
 
 
 def differences(config):

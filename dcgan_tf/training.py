@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 from tqdm import tqdm
 
-from dcgan_tf import data, export, history, models, progress, run_dir
+from dcgan_tf import data, export, history, losses, models, progress, quality_log, run_dir
 from dcgan_tf.interrupts import StopRequest, TrainingInterrupted
 from dcgan_tf.train_step import make_train_step
 
@@ -51,16 +51,22 @@ class TrainResult:
     num_images: int
 
 
-def create_state(config):
+def create_state(config, with_average=None):
     """Builds both models and optimizers, and the checkpoint that holds them.
+
+    Args:
+        config: the run's resolved Config.
+        with_average: include the generator average; None = when config.ema_decay > 0.
 
     Returns:
         tf.train.Checkpoint with generator, discriminator, generator_optimizer,
         discriminator_optimizer, step and epoch (int64 counters: steps taken and
         epochs completed), progress_noise (float32 [num_examples_to_generate,
         noise_dim], the fixed noise of every progress frame), noise_rng (the
-        tf.random.Generator the train step draws noise from) and
-        dropout_rng_states (the discriminator's Dropout random states).
+        tf.random.Generator the train step draws noise from),
+        dropout_rng_states (the discriminator's Dropout random states) and, when
+        config.ema_decay > 0, ema_generator (the moving average of the
+        generator, starting at its initial weights).
     """
     generator = models.build_generator(config)
     discriminator = models.build_discriminator(config)
@@ -72,6 +78,10 @@ def create_state(config):
     discriminator_optimizer.build(discriminator.trainable_variables)
     progress_rng, noise_rng = tf.random.Generator.from_seed(config.seed).split(2)
     progress_noise = progress_rng.normal([config.num_examples_to_generate, config.noise_dim])
+    averaged = {}
+    if bool(config.ema_decay) if with_average is None else with_average:
+        # Built last, so runs without it draw the same initial weights as before.
+        averaged["ema_generator"] = new_average(config, generator)
     return tf.train.Checkpoint(
         generator=generator,
         discriminator=discriminator,
@@ -84,7 +94,21 @@ def create_state(config):
         # Keras keeps each Dropout layer's random state outside its weights; without
         # it a resumed run would replay the first run's dropout masks.
         dropout_rng_states=[layer.seed_generator.state for layer in discriminator.layers
-                            if isinstance(layer, keras.layers.Dropout)])
+                            if isinstance(layer, keras.layers.Dropout)],
+        **averaged)
+
+
+def new_average(config, generator):
+    """A generator-shaped keras.Model holding a copy of `generator`'s variables."""
+    average = models.build_generator(config)
+    average.set_weights(generator.get_weights())
+    return average
+
+
+def sampling_generator(state):
+    """The generator to show, measure and export: the moving average when on."""
+    average = getattr(state, "ema_generator", None)
+    return state.generator if average is None else average
 
 
 def train(config, overwrite=False):
@@ -105,6 +129,7 @@ def train(config, overwrite=False):
         TrainingDiverged: see nan_policy.
     """
     config = data.resolve(config)
+    quality_log.check_supported(config)
     differences = run_dir.differences(config)
     if differences and not overwrite:
         raise run_dir.mismatch_error(config, differences)
@@ -128,11 +153,12 @@ def train(config, overwrite=False):
             _train_epoch(loop, images, stop)
         _save(loop, with_frame=True)
     generator_path = run_dir.path(config, "generator")
-    export.export_generator(loop.state.generator, generator_path)
+    export.export_generator(sampling_generator(loop.state), generator_path)
     if stop.requested:
         raise TrainingInterrupted(stop.signal_number, int(loop.state.step))
-    logger.info("Exported the generator to %s. Sample from it with: python generate.py "
-                "--model=%s --out=grid.png", generator_path, generator_path)
+    logger.info("Exported the %sgenerator to %s. Sample from it with: python generate.py "
+                "--model=%s --out=grid.png", "averaged (EMA) " if config.ema_decay else "",
+                generator_path, generator_path)
     return TrainResult(config=config, start_step=start_step, step=int(loop.state.step),
                        steps_per_epoch=loop.steps_per_epoch, num_images=len(image_data.images))
 
@@ -150,6 +176,8 @@ class _Loop:
     train_step: object
     writer: object
     losses: dict
+    quality_rows: list  # metrics.csv rows (see quality_log).
+    reference: object  # evaluation.Reference when --eval_every is on, else None.
     steps_per_epoch: int
     target_step: int
     saved_step: int  # The step of the latest checkpoint.
@@ -160,13 +188,21 @@ class _Loop:
 
 
 def _start_loop(config, num_images):
-    state = create_state(config)
+    latest = tf.train.latest_checkpoint(run_dir.path(config, "checkpoints"))
+    # A run resumed with --ema_decay newly on starts its average at the restored
+    # generator, not at the fresh initial weights.
+    starts_average = bool(config.ema_decay and latest and not _holds_average(latest))
+    state = create_state(config, with_average=bool(config.ema_decay) and not starts_average)
     manager = tf.train.CheckpointManager(state, run_dir.path(config, "checkpoints"),
                                          max_to_keep=CHECKPOINTS_TO_KEEP)
-    if manager.latest_checkpoint:
-        state.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logger.info("Resumed from %s at step %d (epoch %d).", manager.latest_checkpoint,
-                    int(state.step), int(state.epoch))
+    if latest:
+        state.restore(latest).assert_existing_objects_matched()
+        logger.info("Resumed from %s at step %d (epoch %d).", latest, int(state.step),
+                    int(state.epoch))
+    if starts_average:
+        state.ema_generator = new_average(config, state.generator)
+        logger.info("The checkpoint has no generator average; it starts here, at step %d.",
+                    int(state.step))
     steps_per_epoch = num_images // config.batch_size
     target_step = config.epochs * steps_per_epoch
     if config.max_steps:
@@ -175,11 +211,21 @@ def _start_loop(config, num_images):
         config=config, state=state, manager=manager,
         train_step=make_train_step(state.generator, state.discriminator,
                                    state.generator_optimizer, state.discriminator_optimizer,
-                                   state.noise_rng),
+                                   state.noise_rng, losses.get(config.loss,
+                                                               config.label_smoothing),
+                                   getattr(state, "ema_generator", None), config.ema_decay),
         writer=tf.summary.create_file_writer(run_dir.path(config, "tensorboard")),
         losses=history.read_history(run_dir.path(config, "losses.csv"), int(state.step)),
+        quality_rows=quality_log.read_rows(run_dir.path(config, "metrics.csv"),
+                                           int(state.step)),
+        reference=quality_log.load_reference(config) if config.eval_every else None,
         steps_per_epoch=steps_per_epoch, target_step=target_step,
         saved_step=int(state.step), frame_step=int(state.step))
+
+
+def _holds_average(checkpoint_path):
+    stored = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
+    return any(name.startswith("ema_generator/") for name in stored)
 
 
 def _train_epoch(loop, images, stop):
@@ -258,9 +304,13 @@ def _save(loop, with_frame):
                                loop.writer)
         loop.pending, loop.checked = [], 0
     if with_frame and step != loop.frame_step:
-        progress.record_frame(config, loop.state.generator, loop.state.progress_noise, step,
-                              loop.steps_per_epoch, loop.writer)
+        progress.record_frame(config, sampling_generator(loop.state),
+                              loop.state.progress_noise, step, loop.steps_per_epoch, loop.writer)
         loop.frame_step = step
+    measured = loop.quality_rows and loop.quality_rows[-1]["step"] == step
+    if with_frame and quality_log.is_due(config, step, loop.steps_per_epoch) and not measured:
+        quality_log.record(config, sampling_generator(loop.state), loop.reference,
+                           loop.quality_rows, step, loop.steps_per_epoch, loop.writer)
     if step != loop.saved_step:
         loop.manager.save(checkpoint_number=step)
         loop.saved_step = step

@@ -86,6 +86,15 @@ def test_preset_unknown_name_raises_input_error_naming_it():
     (dict(init_stddev=-0.02), "--init_stddev"),
     (dict(leaky_relu_slope=-0.2), "--leaky_relu_slope"),
     (dict(dropout_rate=1.0), "dropout_rate"),
+    (dict(loss="wasserstein"), "--loss='wasserstein'"),
+    (dict(label_smoothing=-0.1), "--label_smoothing"),
+    (dict(label_smoothing=0.5), "--label_smoothing"),
+    (dict(label_smoothing=0.1, loss="hinge"), "--label_smoothing"),
+    (dict(label_smoothing=0.1, loss="least_squares"), "--label_smoothing"),
+    (dict(ema_decay=1.0), "--ema_decay"),
+    (dict(ema_decay=-0.5), "--ema_decay"),
+    (dict(eval_every=-1), "--eval_every"),
+    (dict(eval_samples=9), "--eval_samples"),
 ])
 def test_config_invalid_value_raises_input_error_naming_flag(overrides, flag):
     with pytest.raises(InputError) as raised:
@@ -104,6 +113,10 @@ def test_config_invalid_value_raises_input_error_naming_flag(overrides, flag):
     dict(init_stddev=None),
     dict(leaky_relu_slope=0.0),
     dict(dataset="folder", data_dir="/some/images"),
+    dict(loss="hinge", label_smoothing=0.0),
+    dict(loss="least_squares"),
+    dict(label_smoothing=0.2),
+    dict(ema_decay=0.999, eval_every=1, eval_samples=10),
 ])
 def test_config_boundary_values_are_accepted(overrides):
     config = Config(**overrides)

@@ -90,10 +90,35 @@ def test_train_cli_saved_model_reloads_without_dcgan_tf_and_matches_generator(sm
     ("--batch_size=0", "batch_size"),
     ("--upsample=bilinear", "upsample"),
     ("--epochs=many", "epochs"),
+    ("--loss=wasserstein", "loss"),
+    ("--label_smoothing=0.7", "label_smoothing"),
 ])
 def test_train_cli_bad_flag_exits_2_naming_it_without_traceback(flag, named, tmp_path):
     process = _run(flag, f"--workdir={tmp_path / 'run'}", "--nodownload")
     assert process.returncode == 2
     assert named in process.stderr
     assert "Traceback" not in process.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_cli_quality_flags_reach_the_run_and_eval_every_writes_metrics(mnist_npz,
+                                                                             tmp_path):
+    workdir = tmp_path / "run"
+    process = _run(f"--data_dir={mnist_npz(64)}", f"--workdir={workdir}", "--nodownload",
+                   "--batch_size=32", "--epochs=1", "--noise_dim=8", "--loss=hinge",
+                   "--ema_decay=0.9", "--eval_every=1", "--eval_samples=10")
+    assert process.returncode == 0, process.stderr[-3000:]
+    saved = json.loads((workdir / "config.json").read_text())
+    assert (saved["loss"], saved["label_smoothing"], saved["ema_decay"], saved["eval_every"],
+            saved["eval_samples"]) == ("hinge", 0.0, 0.9, 1, 10)
+    rows = (workdir / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,step,frechet") and rows[1].startswith("1,2,")
+    assert "averaged (EMA) generator" in process.stderr
+
+
+def test_train_cli_eval_every_on_dataset_without_feature_network_exits_2(tmp_path):
+    process = _run("--dataset=folder", f"--data_dir={tmp_path}", "--eval_every=1",
+                   f"--workdir={tmp_path / 'run'}", "--nodownload")
+    assert process.returncode == 2
+    assert "--eval_every" in process.stderr and "Traceback" not in process.stderr
     assert not (tmp_path / "run").exists()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, training
+from dcgan_tf import config, losses, training
 from dcgan_tf.train_step import make_train_step
 
 
@@ -78,3 +78,48 @@ def test_train_step_non_finite_batch_changes_no_weight_slot_or_statistic(state):
     for variable, value in zip(watched, before):
         np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)
     assert int(state.generator_optimizer.iterations) == 1
+
+
+@pytest.fixture
+def ema_state():
+    return training.create_state(config.Config(image_size=28, channels=1, noise_dim=8,
+                                               ema_decay=0.999))
+
+
+def _ema_step(state, decay=0.999):
+    return make_train_step(state.generator, state.discriminator, state.generator_optimizer,
+                           state.discriminator_optimizer, state.noise_rng,
+                           ema_generator=state.ema_generator, ema_decay=decay)
+
+
+def test_train_step_ema_moves_average_by_warmed_up_decay_toward_new_weights(ema_state):
+    before = [v.numpy().copy() for v in ema_state.ema_generator.variables]
+    _ema_step(ema_state)(_real_images(4))
+    # After the first applied update (n = 1) the warmed-up decay is min(0.999, 2 / 11).
+    decay = 2 / 11
+    for average, variable, old in zip(ema_state.ema_generator.variables,
+                                      ema_state.generator.variables, before):
+        np.testing.assert_allclose(average.numpy(), decay * old + (1 - decay) * variable.numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=average.path)
+    moving_means = [v for v in ema_state.ema_generator.variables if "moving_mean" in v.path]
+    assert moving_means and all(np.any(v.numpy() != 0) for v in moving_means)
+
+
+def test_train_step_ema_not_updated_on_non_finite_batch(ema_state):
+    step = _ema_step(ema_state)
+    step(_real_images(4))
+    before = [v.numpy().copy() for v in ema_state.ema_generator.variables]
+    assert not bool(step(_real_images(4) * np.nan)["finite"])
+    for variable, value in zip(ema_state.ema_generator.variables, before):
+        np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)
+
+
+def test_train_step_uses_the_given_loss(state):
+    hinge = make_train_step(state.generator, state.discriminator, state.generator_optimizer,
+                            state.discriminator_optimizer, state.noise_rng,
+                            gan_loss=losses.get("hinge"))
+    metrics = hinge(_real_images(4))
+    # Hinge's D loss is at least 2 - |margin terms| near D's initial outputs ~0, far
+    # from the cross-entropy's 2 log 2 = 1.386; its G loss is -mean(D(G(z))), near 0.
+    assert float(metrics["discriminator_loss"]) > 1.6
+    assert abs(float(metrics["generator_loss"])) < 0.5

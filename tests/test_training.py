@@ -1,13 +1,14 @@
 """The training loop, in process: artifacts, resume, repeatability, workdir checks."""
 
 import csv
+import dataclasses
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, training, visualize
+from dcgan_tf import config, training, visualize
 from dcgan_tf.errors import InputError
 
 NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch, so epochs end quickly.
@@ -127,3 +128,48 @@ def test_train_checkpoint_every_saves_inside_an_epoch(tiny_npz, tmp_path):
 def _all_files(root):
     return sorted(os.path.join(folder, name)
                   for folder, _, names in os.walk(root) for name in names)
+
+
+def test_train_with_ema_interrupted_then_resumed_matches_uninterrupted_run(tiny_npz, tmp_path):
+    straight = training.train(_config(tiny_npz, tmp_path / "straight", ema_decay=0.9))
+    training.train(_config(tiny_npz, tmp_path / "resumed", ema_decay=0.9, max_steps=4))
+    resumed = training.train(_config(tiny_npz, tmp_path / "resumed", ema_decay=0.9))
+    straight_state = _restored_state(straight.config)
+    resumed_state = _restored_state(resumed.config)
+    for a, b in zip(straight_state.ema_generator.variables,
+                    resumed_state.ema_generator.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6, err_msg=a.path)
+    # The average is not the generator itself: it lags behind the latest weights.
+    assert any(not np.allclose(a.numpy(), g.numpy()) for a, g in
+               zip(straight_state.ema_generator.weights, straight_state.generator.weights))
+
+
+def test_train_with_ema_exports_and_shows_the_average_not_the_generator(tiny_npz, tmp_path):
+    result = training.train(_config(tiny_npz, tmp_path, ema_decay=0.9))
+    state = _restored_state(result.config)
+    noise = state.progress_noise
+    loaded = tf.saved_model.load(str(tmp_path / "generator"))  # Owns serve's variables.
+    served = loaded.serve(noise).numpy()
+    np.testing.assert_allclose(served, state.ema_generator(noise, training=False).numpy(),
+                               atol=1e-5)
+    assert not np.allclose(served, state.generator(noise, training=False).numpy(), atol=1e-3)
+    frame = visualize.read_png(str(tmp_path / "samples" / "epoch_0002.png"))
+    np.testing.assert_array_equal(
+        frame, visualize.image_grid(state.ema_generator(noise, training=False)))
+
+
+def test_train_ema_turned_on_when_resuming_starts_at_restored_generator(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path, max_steps=3))
+    result = training.train(_config(tiny_npz, tmp_path, max_steps=4, ema_decay=0.5))
+    before = training.create_state(dataclasses.replace(result.config, ema_decay=0.0))
+    before.restore(str(tmp_path / "checkpoints" / "ckpt-3")).expect_partial()
+    after = _restored_state(result.config)
+    # One update from the step-3 generator, after n = 4 applied updates:
+    # decay = min(0.5, (1 + 4) / (10 + 4)) = 5 / 14.
+    decay = 5 / 14
+    for average, old, new in zip(after.ema_generator.trainable_variables,
+                                 before.generator.trainable_variables,
+                                 after.generator.trainable_variables):
+        np.testing.assert_allclose(average.numpy(),
+                                   decay * old.numpy() + (1 - decay) * new.numpy(),
+                                   rtol=1e-4, atol=1e-6, err_msg=average.path)

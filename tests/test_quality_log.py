@@ -1,0 +1,86 @@
+"""Sample quality measured during training: train(..., eval_every=N) and metrics.csv."""
+
+import csv
+import os
+
+import pytest
+import tensorflow as tf
+
+from dcgan_tf import config, quality_log, training
+from dcgan_tf.errors import InputError
+
+NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch.
+
+
+@pytest.fixture(scope="module")
+def tiny_npz(mnist_npz):
+    return mnist_npz(NUM_IMAGES)
+
+
+def _config(tiny_npz, workdir, **overrides):
+    settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=32,
+                    epochs=2, num_examples_to_generate=4, noise_dim=16, eval_every=1,
+                    eval_samples=20)
+    return config.Config(**{**settings, **overrides})
+
+
+def _rows(workdir):
+    with open(os.path.join(workdir, "metrics.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _tensorboard_tags(workdir):
+    tags = set()
+    folder = os.path.join(workdir, "tensorboard")
+    for name in os.listdir(folder):
+        for record in tf.data.TFRecordDataset(os.path.join(folder, name)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_train_eval_every_writes_one_row_per_epoch_and_tensorboard_scalars(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path))
+    rows = _rows(tmp_path)
+    assert list(rows[0]) == list(quality_log.FIELDS)
+    assert [(int(row["epoch"]), int(row["step"])) for row in rows] == [(1, 3), (2, 6)]
+    for row in rows:
+        assert float(row["frechet"]) > 0
+        assert 0 <= float(row["precision"]) <= 1 and 0 <= float(row["recall"]) <= 1
+        assert float(row["class_kl"]) >= 0 and 0 <= int(row["classes_covered"]) <= 10
+    assert {f"quality/{name}" for name in quality_log.FIELDS[2:]} <= _tensorboard_tags(tmp_path)
+
+
+def test_train_eval_every_2_measures_only_even_epochs(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path, epochs=3, eval_every=2))
+    assert [int(row["epoch"]) for row in _rows(tmp_path)] == [2]
+
+
+def test_train_eval_resumed_run_replaces_rows_past_checkpoint_without_duplicates(tiny_npz,
+                                                                                 tmp_path):
+    training.train(_config(tiny_npz, tmp_path, max_steps=4))  # Measures epoch 1 only.
+    assert [int(row["step"]) for row in _rows(tmp_path)] == [3]
+    # A row past the checkpoint, as left by a run killed between measuring and saving.
+    with open(tmp_path / "metrics.csv", "a") as f:
+        f.write("2,6,999,9,0,0,9,0\n")
+    training.train(_config(tiny_npz, tmp_path))
+    training.train(_config(tiny_npz, tmp_path))  # Finished: measures nothing again.
+    rows = _rows(tmp_path)
+    assert [int(row["step"]) for row in rows] == [3, 6]
+    assert float(rows[1]["frechet"]) != 999
+
+
+@pytest.mark.parametrize("overrides", [dict(dataset="cifar10"), dict(image_size=32),
+                                       dict(channels=3)])
+def test_train_eval_every_without_feature_network_refused_before_writing(tiny_npz, tmp_path,
+                                                                         overrides):
+    with pytest.raises(InputError, match="--eval_every"):
+        training.train(_config(tiny_npz, tmp_path / "run", **overrides))
+    assert not (tmp_path / "run").exists()
+
+
+def test_read_rows_other_columns_raises_input_error(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n1,2\n")
+    with pytest.raises(InputError, match="metrics"):
+        quality_log.read_rows(str(path), 10)
