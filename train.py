@@ -72,6 +72,21 @@ flags.DEFINE_integer("eval_every", 0, "Measure sample quality (Fréchet distance
                      "precision, recall, class coverage) every N epochs into metrics.csv "
                      "and TensorBoard; 0 = off. MNIST and Fashion-MNIST at 28x28 only.")
 flags.DEFINE_integer("eval_samples", 2000, "Generated images per --eval_every measurement.")
+flags.DEFINE_integer("steps_per_call", 1, "Training steps per call of the compiled loop: "
+                     "Python and launch overhead is paid once per call (helps small models "
+                     "on fast GPUs; see docs/performance.md).")
+flags.DEFINE_bool("jit_compile", None, "Compile the train step with XLA (1.3x faster on "
+                  "CPU, see docs/performance.md). Default: on with --strategy=default, off "
+                  "with the distributed strategies, which it does not support.")
+flags.DEFINE_enum("precision", "float32", config_lib.PRECISIONS, "Compute precision: "
+                  "mixed_float16 (with dynamic loss scaling per network) or mixed_bfloat16 "
+                  "keep float32 weights, BatchNorm statistics, logits and losses; they pay "
+                  "on GPUs with tensor cores, not on CPUs.")
+flags.DEFINE_enum("strategy", "default", config_lib.STRATEGIES, "tf.distribute strategy: "
+                  "'mirrored' = every GPU of this machine; 'multi_worker' = the machines in "
+                  "TF_CONFIG (run the same command on each). --batch_size is the global batch.")
+flags.DEFINE_bool("sync_batchnorm", False, "BatchNorm statistics over the global batch "
+                  "rather than each replica's share (with several replicas).")
 flags.DEFINE_bool("overwrite", False, "Discard the run already in --workdir (its checkpoints, "
                   "samples, logs and generator) and start from step 0.")
 
@@ -81,7 +96,8 @@ PRESET_OVERRIDES = ("learning_rate", "beta_1", "init_stddev", "leaky_relu_slope"
 SETTINGS = ("dataset", "data_dir", "workdir", "download", "epochs", "batch_size",
             "buffer_size", "noise_dim", "image_size", "channels", "upsample", "kernel_size",
             "seed", "max_steps", "checkpoint_every", "num_examples_to_generate", "nan_policy",
-            "loss", "label_smoothing", "ema_decay", "eval_every", "eval_samples")
+            "loss", "label_smoothing", "ema_decay", "eval_every", "eval_samples",
+            "steps_per_call", "jit_compile", "precision", "strategy", "sync_batchnorm")
 
 
 def config_from_flags():

@@ -8,6 +8,7 @@ stride-2 block doubles the side and halves the filters, ending with 64 filters
 before the output layer; D mirrors it, from 64 filters up to 4x4.
 """
 
+import contextlib
 import math
 
 import keras
@@ -45,6 +46,11 @@ def build_generator(config):
         training=True and its moving averages with training=False.
     """
     base_size, base_filters, blocks = generator_plan(config.image_size)
+    with _precision(config.precision):
+        return _build_generator(config, base_size, base_filters, blocks)
+
+
+def _build_generator(config, base_size, base_filters, blocks):
     noise = keras.Input(shape=(config.noise_dim,), name="noise")
     # No bias before BatchNorm: BN's own offset (beta) makes it redundant.
     x = layers.Dense(base_size * base_size * base_filters, use_bias=False,
@@ -55,6 +61,10 @@ def build_generator(config):
         x = _upsample(x, filters, stride, config)
         x = _normalize_and_activate(x, config)
     image = _upsample(x, config.channels, 2, config, activation="tanh")
+    if config.precision != "float32":
+        # Images leave in float32 whatever the compute precision (a weightless
+        # layer, so the weights still load into a float32 generator).
+        image = layers.Activation("linear", dtype="float32", name="to_float32")(image)
     return keras.Model(noise, image, name="generator")
 
 
@@ -70,6 +80,11 @@ def build_discriminator(config):
         logits (no sigmoid: the loss works on logits, which is numerically safer).
     """
     _, _, blocks = generator_plan(config.image_size)
+    with _precision(config.precision):
+        return _build_discriminator(config, blocks)
+
+
+def _build_discriminator(config, blocks):
     image = keras.Input(shape=config.image_shape, name="image")
     x = image
     # One stride-2 convolution per upsampling step of the generator, so D
@@ -81,7 +96,9 @@ def build_discriminator(config):
         x = layers.LeakyReLU(negative_slope=config.leaky_relu_slope)(x)
         x = layers.Dropout(config.dropout_rate)(x)
     x = layers.Flatten()(x)
-    logit = layers.Dense(1, kernel_initializer=_kernel_init(config), name="logit")(x)
+    # The logit is computed in float32 under every precision: the losses need it.
+    logit = layers.Dense(1, kernel_initializer=_kernel_init(config), dtype="float32",
+                         name="logit")(x)
     return keras.Model(image, logit, name="discriminator")
 
 
@@ -106,8 +123,20 @@ def _upsample(x, filters, stride, config, activation=None):
 def _normalize_and_activate(x, config):
     gamma = ("ones" if config.init_stddev is None
              else keras.initializers.RandomNormal(1.0, config.init_stddev))
-    x = layers.BatchNormalization(gamma_initializer=gamma)(x)
+    # Keras computes BatchNorm's statistics in float32 under mixed precision.
+    x = layers.BatchNormalization(gamma_initializer=gamma, synchronized=config.sync_batchnorm)(x)
     return layers.LeakyReLU(negative_slope=config.leaky_relu_slope)(x)
+
+
+@contextlib.contextmanager
+def _precision(name):
+    """Builds layers under the dtype policy `name`, then puts the old one back."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _kernel_init(config):

@@ -18,17 +18,18 @@ def record_losses(config, losses, pending, last_step, steps_per_epoch, writer):
     Args:
         config: the run's resolved Config.
         losses: the run's history (dict of lists, see `history`), extended in place.
-        pending: train-step metric dicts (scalar tensors) for steps
-            last_step - len(pending) + 1 ... last_step.
-        last_step: the step of pending[-1].
+        pending: metric name -> 1-D array of its values for steps
+            last_step - n + 1 ... last_step (extra names are ignored).
+        last_step: the step of the last values.
         steps_per_epoch: full batches per epoch.
         writer: TensorBoard summary writer.
     """
-    if not pending:
+    values = {name: np.asarray(pending[name], np.float64) for name in history.FIELDS
+              if name in pending}
+    count = len(next(iter(values.values()), ()))
+    if not count:
         return
-    names = [name for name in history.FIELDS if name in pending[0]]
-    values = {name: np.array([float(metrics[name]) for metrics in pending]) for name in names}
-    steps = np.arange(last_step - len(pending) + 1, last_step + 1)
+    steps = np.arange(last_step - count + 1, last_step + 1)
     losses["step"].extend(steps.tolist())
     # Epochs are numbered from 1 in every artifact a person reads.
     losses["epoch"].extend(((steps - 1) // steps_per_epoch + 1).tolist())

@@ -1,14 +1,57 @@
-"""One DCGAN training step: two GradientTapes, one per network."""
+"""One DCGAN training step: two GradientTapes, one per network.
+
+`make_train_step` builds the step for one batch; `make_train_loop` wraps it in a
+compiled loop that runs several steps per call. Both work under any
+`tf.distribute` strategy: the step is written in two phases, because a
+synchronisation point (the optimizer's gradient all-reduce) may not sit inside
+control flow that runs per replica.
+
+  1. On every replica: forward pass, losses, gradients, and whether they are
+     all finite.
+  2. Across replicas: if every replica's values were finite, apply the
+     gradients (the optimizers all-reduce them); else put back the BatchNorm
+     statistics the forward pass changed. Every replica takes the same branch.
+"""
 
 import tensorflow as tf
 
 from dcgan_tf import losses
 
+METRICS = ("generator_loss", "discriminator_loss", "real_score", "fake_score")
+# Dynamic loss scaling for float16 (as in Micikevicius et al., 2018): start high,
+# halve on an overflow, double after this many applied steps in a row.
+INITIAL_LOSS_SCALE = 2.0**15
+LOSS_SCALE_GROWTH_STEPS = 2000
+
+
+class LossScale(tf.Module):
+    """A dynamic loss scale for one network's gradients (float16 only).
+
+    Each network has its own: the two losses have different magnitudes, so one
+    network's gradients can overflow while the other's do not.
+    """
+
+    def __init__(self, name):
+        super().__init__(name=f"{name}_loss_scale")
+        self.scale = tf.Variable(INITIAL_LOSS_SCALE, trainable=False, dtype=tf.float32,
+                                 name=f"{name}_loss_scale")
+        self.good_steps = tf.Variable(0, trainable=False, dtype=tf.int64,
+                                      name=f"{name}_good_steps")
+
+    def update(self, overflowed):
+        """Halves the scale after an overflow, doubles it after enough good steps."""
+        good_steps = tf.where(overflowed, tf.constant(0, tf.int64), self.good_steps + 1)
+        grow = good_steps >= LOSS_SCALE_GROWTH_STEPS
+        scale = tf.where(overflowed, self.scale / 2.0,
+                         tf.where(grow, self.scale * 2.0, self.scale))
+        self.scale.assign(scale)
+        self.good_steps.assign(tf.where(grow, tf.constant(0, tf.int64), good_steps))
+
 
 def make_train_step(generator, discriminator, generator_optimizer,
                     discriminator_optimizer, noise_rng, gan_loss=None, ema_generator=None,
-                    ema_decay=0.0):
-    """Builds the compiled step for these models and optimizers.
+                    ema_decay=0.0, loss_scales=None, jit_compile=False, strategy=None):
+    """Builds the step for these models and optimizers.
 
     Everything the step touches is passed in here, not read from globals, and the
     batch size comes from each batch, so a smaller final batch gets a matching
@@ -16,7 +59,10 @@ def make_train_step(generator, discriminator, generator_optimizer,
 
     A step whose losses or gradients are not all finite changes nothing: no
     weight, optimizer slot or BatchNorm statistic is updated, and the step
-    reports `finite` = False. The caller decides whether to stop or go on.
+    reports `finite` = False. The caller decides whether to stop or go on. Under
+    float16 loss scaling, non-finite gradients with finite losses are an
+    overflow: the step is skipped the same way, the overflowing network's loss
+    scale is halved, and `finite` stays True (while that scale is above 1).
 
     Args:
         generator: keras.Model, noise [B, noise_dim] -> images [B, H, W, C].
@@ -30,12 +76,20 @@ def make_train_step(generator, discriminator, generator_optimizer,
             `generator` (weights and BatchNorm moving statistics), updated after
             each applied step and never on a skipped one.
         ema_decay: the average's decay in (0, 1), used when ema_generator is set.
+        loss_scales: None, or (generator, discriminator) LossScale for float16.
+        jit_compile: compile the step with XLA (not with a `strategy`).
+        strategy: the tf.distribute.Strategy the variables were created under;
+            None = the default (no distribution). The batch is that strategy's distributed
+            batch (per-replica values); losses are averaged over the global batch.
 
     Returns:
         train_step(real_images) for float32 [B, H, W, C] in [-1, 1], returning a
         dict of float32 scalars generator_loss, discriminator_loss, real_score
-        (mean D(x)), fake_score (mean D(G(z))), and the bool scalar finite.
+        (mean D(x)), fake_score (mean D(G(z))), each averaged over replicas, and
+        the bool scalar finite.
     """
+    distributed = strategy is not None
+    strategy = strategy or tf.distribute.get_strategy()
     noise_dim = generator.input_shape[-1]
     gan_loss = gan_loss or losses.get()
     # BatchNorm's moving statistics change during the forward pass, before the
@@ -43,43 +97,109 @@ def make_train_step(generator, discriminator, generator_optimizer,
     statistics = [variable for variable in (generator.non_trainable_variables
                                             + discriminator.non_trainable_variables)
                   if "float" in variable.dtype]
+    networks = ((generator, generator_optimizer), (discriminator, discriminator_optimizer))
+    scales = loss_scales or (None, None)
 
-    @tf.function
-    def train_step(real_images):
+    def compute(real_images):
+        """Phase 1, per replica."""
         saved_statistics = [tf.identity(v) for v in statistics]
         noise = noise_rng.normal([tf.shape(real_images)[0], noise_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake_images = generator(noise, training=True)
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake_images, training=True)
+            real_logits = tf.cast(discriminator(real_images, training=True), tf.float32)
+            fake_logits = tf.cast(discriminator(fake_images, training=True), tf.float32)
             generator_loss = gan_loss.generator(fake_logits)
             discriminator_loss = gan_loss.discriminator(real_logits, fake_logits)
-        generator_gradients = generator_tape.gradient(
-            generator_loss, generator.trainable_variables)
-        discriminator_gradients = discriminator_tape.gradient(
-            discriminator_loss, discriminator.trainable_variables)
-        finite = _all_finite([generator_loss, discriminator_loss, *generator_gradients,
-                              *discriminator_gradients])
-        if finite:
-            generator_optimizer.apply_gradients(
-                zip(generator_gradients, generator.trainable_variables))
-            discriminator_optimizer.apply_gradients(
-                zip(discriminator_gradients, discriminator.trainable_variables))
+            # Each replica's loss is a mean over its share of the batch; the
+            # optimizers sum gradients over replicas, so this makes the sum the
+            # gradient of the mean over the global batch.
+            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+            scaled = [loss / replicas * (scale.scale if scale else 1.0)
+                      for loss, scale in zip((generator_loss, discriminator_loss), scales)]
+        gradients = []
+        for tape, loss, (model, _), scale in zip((generator_tape, discriminator_tape), scaled,
+                                                  networks, scales):
+            grads = tape.gradient(loss, model.trainable_variables)
+            gradients.append([g / scale.scale for g in grads] if scale else grads)
+        losses_finite = _all_finite([generator_loss, discriminator_loss])
+        overflows = [tf.logical_not(_all_finite(grads)) for grads in gradients]
+        metrics = {
+            "generator_loss": generator_loss,
+            "discriminator_loss": discriminator_loss,
+            "real_score": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "fake_score": tf.reduce_mean(tf.sigmoid(fake_logits)),
+        }
+        # Counted as floats so that a sum over replicas says whether any had one.
+        flags = [tf.cast(tf.logical_not(losses_finite), tf.float32)] + [
+            tf.cast(overflow, tf.float32) for overflow in overflows]
+        return metrics, gradients, saved_statistics, flags
+
+    def apply(gradients):
+        """Phase 2, per replica: the optimizers all-reduce the gradients."""
+        for (model, optimizer), grads in zip(networks, gradients):
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    def restore(variable, value):
+        return variable.assign(value)
+
+    def train_step(real_images):
+        metrics, gradients, saved_statistics, flags = strategy.run(compute, args=(real_images,))
+        bad_losses, *overflows = [strategy.reduce("SUM", flag, axis=None) > 0
+                                  for flag in flags]
+        if tf.logical_not(bad_losses | tf.reduce_any(overflows)):
+            strategy.run(apply, args=(gradients,))
             if ema_generator is not None:
                 update_average(ema_generator, generator, ema_decay,
                                generator_optimizer.iterations)
         else:
             for variable, value in zip(statistics, saved_statistics):
-                variable.assign(value)
-        return {
-            "generator_loss": generator_loss,
-            "discriminator_loss": discriminator_loss,
-            "real_score": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "fake_score": tf.reduce_mean(tf.sigmoid(fake_logits)),
-            "finite": finite,
-        }
+                # The tf.Variable inside the Keras variable (a distributed one
+                # under a strategy), restored replica by replica.
+                strategy.extended.update(variable.value, restore, args=(value,))
+        # An overflow is expected now and then under float16 loss scaling and only
+        # lowers the scale; with no scaling left to lower, it is a real failure.
+        finite = tf.logical_not(bad_losses)
+        for scale, overflow in zip(scales, overflows):
+            if scale is None:
+                finite &= tf.logical_not(overflow)
+            else:
+                scale.update(overflow & tf.logical_not(bad_losses))
+                finite &= tf.logical_not(overflow) | (scale.scale >= 1.0)
+        result = {name: strategy.reduce("MEAN", metrics[name], axis=None) for name in METRICS}
+        result["finite"] = finite
+        return result
 
-    return train_step
+    if distributed and jit_compile:
+        raise ValueError("jit_compile works with the default strategy only.")
+    return tf.function(train_step, jit_compile=jit_compile or None)
+
+
+def make_train_loop(train_step):
+    """Compiles `steps` calls of `train_step` into one call.
+
+    Python and the launch of the compiled function are paid once per call rather
+    than once per step, and nothing is read back to the host in between.
+
+    Args:
+        train_step: from make_train_step.
+
+    Returns:
+        train_steps(iterator, steps): runs `steps` (an int32 scalar tensor, so
+        that another count does not retrace) steps on batches from `iterator`
+        and returns a dict of [steps] tensors, one entry per step, with the keys
+        of train_step's result.
+    """
+    @tf.function
+    def train_steps(iterator, steps):
+        results = {name: tf.TensorArray(tf.float32, size=steps) for name in METRICS}
+        results["finite"] = tf.TensorArray(tf.bool, size=steps)
+        for index in tf.range(steps):
+            metrics = train_step(next(iterator))
+            results = {name: array.write(index, metrics[name])
+                       for name, array in results.items()}
+        return {name: array.stack() for name, array in results.items()}
+
+    return train_steps
 
 
 def update_average(ema_generator, generator, decay, num_updates):

@@ -1,0 +1,274 @@
+"""Training throughput: the TF tutorial's loop against dcgan_tf's, in one process.
+
+    python benchmarks/throughput.py                 # the variants below
+    python benchmarks/throughput.py --only="dcgan_tf (defaults: XLA)" --reps=5
+
+Both train the tutorial's 28x28 networks (dcgan_tf.models with the `tutorial`
+preset: Dense -> 7x7x256 -> Conv2DTranspose..., 2,330,944 + 212,865 parameters)
+at the same batch on the bundled 10,000-image MNIST sample.
+
+  reference   the tutorial's loop as it is written: float32 images normalised in
+              NumPy, `from_tensor_slices(...).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)`,
+              a plain `@tf.function` train_step with two GradientTapes and
+              `tf.random.normal` noise, called once per batch from Python.
+  dcgan_tf    `training.build_train_steps`, the loop `train.py` runs, fed by
+              `data.make_dataset`, with the flags of each variant.
+
+Every variant is warmed up first (tracing, XLA compilation), then timed for
+--steps steps per repetition; repetitions are interleaved (each rep runs every
+variant, in a rotated order) so that a noisy machine slows all of them alike,
+and the ratio to the reference is taken within each rep. The table gives the
+median and, in brackets, the range over reps.
+
+FLOPs per training image are counted from the layer shapes (multiply-adds x 2
+of every Dense, Conv2D and Conv2DTranspose; BatchNorm and activations are
+elementwise and left out): a step runs G forward once, D forward twice (real
+and fake), D's backward for both passes and G's backward through D's fake pass,
+a backward pass costing about twice its forward: 3 F_G + 7 F_D.
+"""
+
+import dataclasses
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import flags  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from dcgan_tf import cli, config as config_lib, data, models, training  # noqa: E402
+
+flags.DEFINE_integer("batch_size", 256, "BATCH_SIZE for every variant (the tutorial's).")
+flags.DEFINE_integer("steps", 10, "Timed steps per variant per repetition.")
+flags.DEFINE_integer("reps", 3, "Interleaved repetitions.")
+flags.DEFINE_integer("warmup", 3, "Untimed steps per variant before the first repetition.")
+flags.DEFINE_list("only", [], "Run only these variants (names from the table); the "
+                  "reference always runs.")
+flags.DEFINE_float("peak_gflops", 0.0, "The device's peak float32 GFLOP/s for the "
+                   "fraction-of-peak column; 0 = estimate it for a CPU from /proc/cpuinfo.")
+FLAGS = flags.FLAGS
+
+BUFFER_SIZE = 60000  # The tutorial's: larger than the sample, so a full shuffle.
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str
+    overrides: dict  # Config settings on top of the tutorial preset.
+
+
+VARIANTS = (
+    Variant("dcgan_tf --nojit_compile", dict(jit_compile=False)),
+    Variant("dcgan_tf (defaults: XLA)", {}),
+    Variant("dcgan_tf --steps_per_call=10", dict(steps_per_call=10)),
+    Variant("dcgan_tf --precision=mixed_bfloat16", dict(precision="mixed_bfloat16")),
+    Variant("dcgan_tf --precision=mixed_float16", dict(precision="mixed_float16")),
+)
+# 16-bit math is emulated on CPUs without native support, and slow: these run on
+# a CPU only when --only names them.
+GPU_ONLY = ("dcgan_tf --precision=mixed_bfloat16", "dcgan_tf --precision=mixed_float16")
+
+
+class ReferenceLoop:
+    """The tutorial's training loop (its code structure, our model builders)."""
+
+    name = "reference"
+
+    def __init__(self, images, config):
+        self.generator = models.build_generator(config)
+        self.discriminator = models.build_discriminator(config)
+        cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+        generator_optimizer = keras.optimizers.Adam(1e-4)
+        discriminator_optimizer = keras.optimizers.Adam(1e-4)
+        batch_size, noise_dim = config.batch_size, config.noise_dim
+        generator, discriminator = self.generator, self.discriminator
+
+        @tf.function
+        def train_step(images):
+            noise = tf.random.normal([batch_size, noise_dim])
+            with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+                generated_images = generator(noise, training=True)
+                real_output = discriminator(images, training=True)
+                fake_output = discriminator(generated_images, training=True)
+                gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+                disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
+                             + cross_entropy(tf.zeros_like(fake_output), fake_output))
+            gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+            gradients_of_discriminator = disc_tape.gradient(
+                disc_loss, discriminator.trainable_variables)
+            generator_optimizer.apply_gradients(
+                zip(gradients_of_generator, generator.trainable_variables))
+            discriminator_optimizer.apply_gradients(
+                zip(gradients_of_discriminator, discriminator.trainable_variables))
+            return gen_loss
+
+        train_images = (images.astype("float32") - 127.5) / 127.5
+        dataset = (tf.data.Dataset.from_tensor_slices(train_images)
+                   .shuffle(BUFFER_SIZE).batch(batch_size))
+        self.train_step = train_step
+        self.batches = iter(dataset.repeat())  # The tutorial loops over epochs instead.
+
+    def run(self, steps):
+        """Trains `steps` batches; returns the images they held."""
+        images = 0
+        for _ in range(steps):
+            batch = next(self.batches)
+            images += int(batch.shape[0])  # Static: the last batch of an epoch is short.
+            loss = self.train_step(batch)
+        float(loss)  # Waits for the device.
+        return images
+
+
+class DcganTfLoop:
+    """dcgan_tf's own loop with one variant's settings."""
+
+    def __init__(self, images, config, name):
+        self.name = name
+        self.config = config
+        state = training.create_state(config)
+        self.train_steps = training.build_train_steps(config, state)
+        dataset = data.make_dataset(tf.convert_to_tensor(images), config.batch_size,
+                                    config.buffer_size, config.seed, epoch=0)
+        self.batches = iter(dataset.repeat())
+
+    def run(self, steps):
+        done = 0
+        while done < steps:
+            count = min(self.config.steps_per_call, steps - done)
+            metrics = self.train_steps(self.batches, tf.constant(count, tf.int32))
+            done += count
+        np.asarray(metrics["generator_loss"])  # Waits for the device.
+        return steps * self.config.batch_size
+
+
+def layer_flops(model):
+    """(layer name, output shape, forward FLOPs per image) for each Dense/Conv layer."""
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            inputs, units = layer.kernel.shape
+            flops = 2 * inputs * units
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            height, width = layer.input.shape[1:3]  # Each input pixel scatters k*k*Cout.
+            flops = 2 * height * width * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.output.shape[1:3]  # Each output pixel gathers k*k*Cin.
+            flops = 2 * height * width * int(np.prod(layer.kernel.shape))
+        else:
+            continue
+        rows.append((layer.name, tuple(layer.output.shape[1:]), flops))
+    return rows
+
+
+def cpu_peak_gflops():
+    """cores x clock x float32 FLOPs per cycle (two FMA units: 32 with AVX2, 64 with
+    AVX-512), from /proc/cpuinfo; (value, how it was computed)."""
+    with open("/proc/cpuinfo") as f:
+        text = f.read()
+    flags_line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    megahertz = float(next(line.split(":")[1] for line in text.splitlines()
+                           if line.startswith("cpu MHz")))
+    per_cycle = 64 if " avx512f" in flags_line else 32 if " fma" in flags_line else 8
+    cores = len(os.sched_getaffinity(0))
+    return (cores * megahertz / 1000 * per_cycle,
+            f"{cores} cores x {megahertz / 1000:.2f} GHz x {per_cycle} FLOP/cycle")
+
+
+def describe_device():
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name",
+                                                                           gpu.name)
+                         for gpu in gpus)
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":")[1].strip() for line in f
+                      if line.startswith("model name")), platform.processor())
+    return f"CPU: {model}, {len(os.sched_getaffinity(0))} cores"
+
+
+def print_flops_table(config):
+    print("FLOPs per training image, from the layer shapes:\n")
+    print("| network | layer | output | forward MFLOP |\n| --- | --- | --- | ---: |")
+    totals = {}
+    for name, model in (("G", models.build_generator(config)),
+                        ("D", models.build_discriminator(config))):
+        rows = layer_flops(model)
+        for layer, shape, flops in rows:
+            print(f"| {name} | {layer} | {shape} | {flops / 1e6:.2f} |")
+        totals[name] = sum(flops for _, _, flops in rows)
+    per_image = 3 * totals["G"] + 7 * totals["D"]
+    print(f"\nF_G = {totals['G'] / 1e6:.1f} MFLOP, F_D = {totals['D'] / 1e6:.1f} MFLOP; "
+          f"a training step costs 3 F_G + 7 F_D = {per_image / 1e9:.3f} GFLOP per image.\n")
+    return per_image
+
+
+def main():
+    config = config_lib.preset("tutorial", image_size=28, channels=1,
+                               batch_size=FLAGS.batch_size)
+    images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images
+    print(f"# Throughput, {datetime.date.today()}\n\nDevice: {describe_device()}. "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
+          f"{platform.python_version()}.\nCommand: python benchmarks/throughput.py "
+          f"{' '.join(sys.argv[1:])}\nBatch {FLAGS.batch_size}, {len(images)} MNIST images, "
+          f"{FLAGS.steps} timed steps x {FLAGS.reps} interleaved reps after {FLAGS.warmup} "
+          "warm-up steps.\n")
+    flops_per_image = print_flops_table(config)
+    if FLAGS.peak_gflops:
+        peak, peak_source = FLAGS.peak_gflops, "--peak_gflops"
+    elif tf.config.list_physical_devices("GPU"):
+        peak, peak_source = None, "unknown for a GPU: pass --peak_gflops"
+    else:
+        peak, peak_source = cpu_peak_gflops()
+    print(f"Peak: {f'{peak:.0f} GFLOP/s' if peak else 'not known'} ({peak_source}).\n")
+
+    tf.get_logger().setLevel("ERROR")  # Each variant traces its own loop: not a retrace.
+    keras.utils.set_random_seed(0)
+    loops = [ReferenceLoop(images, config)]
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    for variant in VARIANTS:
+        if (variant.name in FLAGS.only
+                or not FLAGS.only and (on_gpu or variant.name not in GPU_ONLY)):
+            keras.utils.set_random_seed(0)
+            loops.append(DcganTfLoop(images, dataclasses.replace(config, **variant.overrides),
+                                     variant.name))
+    for loop in loops:
+        start = time.perf_counter()
+        loop.run(FLAGS.warmup)
+        print(f"warm-up {loop.name}: {time.perf_counter() - start:.1f} s", flush=True)
+    rates = {loop.name: [] for loop in loops}
+    for rep in range(FLAGS.reps):
+        order = loops[rep % len(loops):] + loops[:rep % len(loops)]
+        for loop in order:
+            start = time.perf_counter()
+            count = loop.run(FLAGS.steps)
+            rates[loop.name].append(count / (time.perf_counter() - start))
+        print(f"rep {rep + 1}/{FLAGS.reps}: " + ", ".join(
+            f"{name} {values[-1]:.0f}" for name, values in rates.items()) + " images/s",
+            flush=True)
+    print_results(rates, flops_per_image, peak)
+
+
+def print_results(rates, flops_per_image, peak):
+    reference = rates["reference"]
+    print("\n| loop | images/s | vs reference | GFLOP/s | of peak |\n"
+          "| --- | ---: | ---: | ---: | ---: |")
+    for name, values in rates.items():
+        ratios = [value / base for value, base in zip(values, reference)]
+        median = statistics.median(values)
+        gflops = median * flops_per_image / 1e9
+        print(f"| {name} | {median:.0f} ({min(values):.0f}-{max(values):.0f}) | "
+              f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
+              f"{gflops:.1f} | {f'{gflops / peak:.0%}' if peak else 'n/a'} |")
+
+
+if __name__ == "__main__":
+    cli.run(main, FLAGS)

@@ -1,0 +1,108 @@
+"""--strategy: MirroredStrategy on two logical CPUs, and two multi-worker
+processes on 127.0.0.1, each trained, checkpointed and resumed."""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from dcgan_tf import distribute
+from dcgan_tf.errors import InputError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGS = ("--batch_size=16", "--num_examples_to_generate=4", "--noise_dim=16", "--epochs=1")
+
+
+def _environment(**extra):
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
+
+
+def _steps(workdir):
+    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def _run(args, **environment):
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env=_environment(**environment))
+
+
+def test_mirrored_two_replicas_trains_and_resumes_under_the_default_strategy(mnist_npz,
+                                                                            tmp_path):
+    data = f"--data_dir={mnist_npz(64)}"
+    workdir = str(tmp_path / "run")
+    mirrored = _run(["tests/cpu_replicas.py", "2", f"--workdir={workdir}", data,
+                     "--strategy=mirrored", "--sync_batchnorm", "--max_steps=2", *FLAGS])
+    assert mirrored.returncode == 0, mirrored.stderr[-3000:]
+    assert "mirrored, 2 replicas" in mirrored.stderr
+    assert _steps(workdir) == [1, 2]
+    # The checkpoint does not depend on the strategy it was written under.
+    resumed = _run(["train.py", f"--workdir={workdir}", data, "--max_steps=3", *FLAGS])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "at step 2" in resumed.stderr
+    assert _steps(workdir) == [1, 2, 3]
+
+
+def test_mirrored_batch_not_divisible_by_replicas_exits_2_naming_it(mnist_npz, tmp_path):
+    result = _run(["tests/cpu_replicas.py", "3", f"--workdir={tmp_path}",
+                   f"--data_dir={mnist_npz(64)}", "--strategy=mirrored", "--batch_size=16"])
+    assert result.returncode == 2
+    assert "--batch_size=16" in result.stderr and "3 replicas" in result.stderr
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _run_workers(workdir, data, max_steps):
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    workers = [subprocess.Popen(
+        [sys.executable, "train.py", f"--workdir={workdir}", data, "--strategy=multi_worker",
+         f"--max_steps={max_steps}", *FLAGS], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env=_environment(TF_CONFIG=json.dumps({"cluster": cluster,
+                                               "task": {"type": "worker", "index": index}})))
+        for index in range(2)]
+    try:
+        outputs = [worker.communicate(timeout=300) for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    for worker, (_, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr[-3000:]
+    return [stderr for _, stderr in outputs]
+
+
+def test_multi_worker_two_processes_train_checkpoint_and_resume(mnist_npz, tmp_path):
+    data = f"--data_dir={mnist_npz(64)}"
+    workdir = str(tmp_path / "run")
+    chief, worker = _run_workers(workdir, data, max_steps=2)
+    assert "multi_worker, 2 replicas" in chief
+    assert "Exported the generator" in chief and "the chief wrote the run" in worker
+    assert _steps(workdir) == [1, 2]
+    assert os.path.isfile(os.path.join(workdir, "checkpoints", "ckpt-2.index"))
+    chief, worker = _run_workers(workdir, data, max_steps=3)
+    assert all("Resumed from" in log and "at step 2" in log for log in (chief, worker))
+    assert _steps(workdir) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("value, named", [
+    ("", "needs the TF_CONFIG environment variable"),
+    ("{not json", "not a valid cluster description"),
+    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
+     "task worker 1 is not in its cluster"),
+])
+def test_read_tf_config_bad_values_raise_input_error(monkeypatch, value, named):
+    monkeypatch.setenv("TF_CONFIG", value)
+    with pytest.raises(InputError, match=named):
+        distribute.read_tf_config()
