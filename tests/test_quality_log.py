@@ -20,7 +20,8 @@ def tiny_npz(mnist_npz):
 def _config(tiny_npz, workdir, **overrides):
     settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=32,
                     epochs=2, num_examples_to_generate=4, noise_dim=16, eval_every=1,
-                    eval_samples=20)
+                    eval_samples=20,
+                    jit_compile=False)  # Compiling buys nothing in a few steps.
     return config.Config(**{**settings, **overrides})
 
 

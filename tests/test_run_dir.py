@@ -12,7 +12,7 @@ from dcgan_tf.errors import InputError
 def _config(mnist_npz, workdir, **overrides):
     settings = dict(data_dir=mnist_npz(96), workdir=str(workdir), download=False,
                     batch_size=32, epochs=1, max_steps=2, num_examples_to_generate=4,
-                    noise_dim=16)
+                    noise_dim=16, jit_compile=False)  # Compiling buys nothing in 2 steps.
     return config.Config(**{**settings, **overrides})
 
 

@@ -40,7 +40,7 @@ def _generator_weights(cfg):
 
 
 def test_steps_per_call_trains_exactly_the_same_steps(tiny_npz, tmp_path):
-    one = _config(tiny_npz, tmp_path / "one", checkpoint_every=2)
+    one = _config(tiny_npz, tmp_path / "one", checkpoint_every=2, jit_compile=False)
     four = dataclasses.replace(one, workdir=str(tmp_path / "four"), steps_per_call=4)
     one, four = training.train(one).config, training.train(four).config
     np.testing.assert_array_equal(_losses(one.workdir), _losses(four.workdir))
@@ -52,16 +52,25 @@ def test_steps_per_call_trains_exactly_the_same_steps(tiny_npz, tmp_path):
                                                   "ckpt-5.index"]
 
 
-@pytest.mark.parametrize("overrides", [dict(jit_compile=True),
-                                       dict(precision="mixed_bfloat16"),
-                                       dict(precision="mixed_float16")])
-def test_lever_trains_like_float32_reference(tiny_npz, tmp_path, overrides):
-    reference = _config(tiny_npz, tmp_path / "reference", max_steps=3)
-    lever = dataclasses.replace(reference, workdir=str(tmp_path / "lever"), **overrides)
+@pytest.fixture(scope="module")
+def float32_reference(tiny_npz, tmp_path_factory):
+    """A 3-step run without any lever: float32, no XLA."""
+    reference = _config(tiny_npz, tmp_path_factory.mktemp("reference"), max_steps=3,
+                        jit_compile=False)
     training.train(reference)
+    return reference
+
+
+@pytest.mark.parametrize("overrides", [dict(),  # The defaults: XLA.
+                                       dict(jit_compile=False, precision="mixed_bfloat16"),
+                                       dict(jit_compile=False, precision="mixed_float16")])
+def test_lever_trains_like_float32_reference(float32_reference, tmp_path, overrides):
+    lever = dataclasses.replace(float32_reference, workdir=str(tmp_path),
+                                **{"jit_compile": None, **overrides})
     training.train(lever)
     # Not equal: 16-bit rounding, and XLA draws other random numbers (noise, dropout).
-    np.testing.assert_allclose(_losses(lever.workdir), _losses(reference.workdir), rtol=3e-2)
+    np.testing.assert_allclose(_losses(lever.workdir), _losses(float32_reference.workdir),
+                               rtol=3e-2)
 
 
 @pytest.mark.parametrize("precision, compute_dtype", [("mixed_float16", "float16"),
@@ -83,7 +92,8 @@ def test_mixed_precision_computes_in_16_bits_but_keeps_float32_where_it_matters(
 
 
 def test_mixed_float16_run_exports_a_float32_generator(tiny_npz, tmp_path):
-    training.train(_config(tiny_npz, tmp_path, precision="mixed_float16", max_steps=2))
+    training.train(_config(tiny_npz, tmp_path, precision="mixed_float16", max_steps=2,
+                           jit_compile=False))
     loaded = tf.saved_model.load(str(tmp_path / "generator"))
     serve = loaded.signatures["serving_default"]
     outputs = serve(tf.zeros([3, 16]))
