@@ -1,16 +1,21 @@
 """Regenerates the tutorial's figures and numbers: `python docs/figures.py`.
 
-Takes about half a minute on 2 CPU cores, from any working directory.
+Takes 7 to 11 minutes on 2 shared CPU cores (most of it the short training runs of
+docs/figures_trained.py), from any working directory; `--quick` under a minute.
 
 Every figure and every number quoted in docs/tutorial/ comes from this script,
-which imports dcgan_tf (no copied model code) and needs no trained generator:
+which imports dcgan_tf (no copied model code). Without training:
 
   shapes_28.md, shapes_64.md    Q1  layer-by-layer shapes of G and D
   normalize.png, normalize.md   Q2  pixel values before/after (x - 127.5) / 127.5
   shuffle.png, shuffle.md       Q3  class order of the first batches per shuffle buffer
+  step_time.md                  Q3  time per train step by batch size
   symmetry.png, symmetry.md     Q4  filters after training from constant vs random init
   init.png, init.md             Q4  the presets' initial kernel values
   checkerboard.png, checkerboard.md  Q7  samples and spectra of untrained generators
+
+and, from short training runs on the bundled MNIST sample (see figures_trained.py),
+the figures of Q5, Q6, Q7 (trained) and Q8.
 
 It writes them to --out_dir, plus numbers.json with every measured value, and
 copies each .md block into the pages of --docs_dir between the markers
@@ -18,11 +23,10 @@ copies each .md block into the pages of --docs_dir between the markers
 samples and steps (for the tests); its numbers are not the ones to commit.
 """
 
-import io
 import json
 import os
-import re
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -36,9 +40,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from dcgan_tf import config as config_lib, data, models, readers, visualize  # noqa: E402
+import figures_trained  # noqa: E402  (next to this script)
+from figures_common import (fill_pages, log_spectrum_image, mean_power_spectrum,  # noqa: E402
+                            nyquist_to_median, save_figure)
 
 DOCS_DIR = os.path.dirname(os.path.abspath(__file__))
 flags.DEFINE_string("out_dir", os.path.join(DOCS_DIR, "figures"),
@@ -51,7 +57,6 @@ flags.DEFINE_integer("seed", 0, "Seeds every random draw.")
 
 FLAGS = flags.FLAGS
 LABELS_PATH = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-labels-idx1-ubyte.gz")
-DPI = 72
 
 
 def main(argv):
@@ -60,14 +65,29 @@ def main(argv):
     os.makedirs(FLAGS.out_dir, exist_ok=True)
     start = time.time()
     numbers, blocks = {}, {}
-    for section in (shapes, normalization, shuffling, symmetry, initialization, checkerboard):
+
+    def run_section(section, *run):
         keras.utils.set_random_seed(FLAGS.seed)  # Each section repeats on its own.
-        section_numbers, section_blocks = section(FLAGS.out_dir, FLAGS.quick, FLAGS.seed)
+        section_numbers, section_blocks = section(FLAGS.out_dir, FLAGS.quick, FLAGS.seed, *run)
         numbers[section.__name__] = section_numbers
         blocks.update(section_blocks)
-        print(f"{section.__name__}: done at {time.time() - start:.1f} s")
+        print(f"{section.__name__}: done at {time.time() - start:.1f} s", flush=True)
+
+    for section in (shapes, normalization, shuffling, figures_trained.step_time, symmetry,
+                    initialization, checkerboard):
+        run_section(section)
+    with tempfile.TemporaryDirectory() as workdir:  # Only what the pages show is copied out.
+        run_start = time.time()
+        run = figures_trained.balanced_run(workdir, FLAGS.quick, FLAGS.seed)
+        numbers["balanced_run"] = {"images": len(run.digits), "batch_size": run.config.batch_size,
+                                   "steps": max(run.snapshots),
+                                   "seconds": time.time() - run_start}
+        print(f"balanced_run: done at {time.time() - start:.1f} s", flush=True)
+        for section in figures_trained.SECTIONS:
+            run_section(section, run)
     numbers["settings"] = {"quick": FLAGS.quick, "seed": FLAGS.seed,
-                           "tensorflow": tf.__version__, "keras": keras.__version__}
+                           "tensorflow": tf.__version__, "keras": keras.__version__,
+                           "seconds": time.time() - start}
     for name, text in blocks.items():
         with open(os.path.join(FLAGS.out_dir, f"{name}.md"), "w") as f:
             f.write(text)
@@ -143,7 +163,7 @@ def normalization(out_dir, quick, seed):
     for axis in axes:
         axis.set_yscale("log")
         axis.set_ylabel("pixels")
-    _save(figure, out_dir, "normalize.png")
+    save_figure(figure, out_dir, "normalize.png")
     return numbers, blocks
 
 
@@ -188,7 +208,7 @@ def shuffling(out_dir, quick, seed):
     colours.set_label("digit class", fontsize=8)
     axes[-1].set_xlabel(f"position in the epoch (first {num_batches} batches of {batch_size})")
     axes[0].set_title("buffer_size", loc="left", fontsize=9)
-    _save(figure, out_dir, "shuffle.png", tight=False)
+    save_figure(figure, out_dir, "shuffle.png", tight=False)
     return numbers, blocks
 
 
@@ -243,7 +263,7 @@ def symmetry(out_dir, quick, seed):
             axes[row, k].set_yticks([])
         axes[row, 0].set_ylabel(name, fontsize=8)
     figure.suptitle("the 8 learned 5x5 filters of the first convolution", fontsize=9)
-    _save(figure, out_dir, "symmetry.png")
+    save_figure(figure, out_dir, "symmetry.png")
     return numbers, blocks
 
 
@@ -276,7 +296,7 @@ def initialization(out_dir, quick, seed):
     axis.set_xlabel("initial kernel value (all generator layers pooled)")
     axis.set_ylabel("density")
     axis.legend(fontsize=8)
-    _save(figure, out_dir, "init.png")
+    save_figure(figure, out_dir, "init.png")
     return numbers, blocks
 
 
@@ -297,14 +317,10 @@ def checkerboard(out_dir, quick, seed):
         cfg = config_lib.Config(image_size=size, channels=1, **options)
         # training=True: BatchNorm normalises with batch statistics, as while training.
         images = models.build_generator(cfg)(noise, training=True).numpy()[..., 0]
-        power = np.abs(np.fft.fft2(images)) ** 2
-        spectrum = power.mean(axis=0)
-        # The checkerboard is the period-2 pattern: the Nyquist frequencies.
-        nyquist = [spectrum[size // 2, 0], spectrum[0, size // 2], spectrum[size // 2, size // 2]]
-        median = float(np.median(spectrum[1:, 1:]))
-        numbers[name] = {"nyquist_to_median_power": float(np.mean(nyquist) / median)}
+        spectrum = mean_power_spectrum(images)
+        numbers[name] = {"nyquist_to_median_power": nyquist_to_median(spectrum)}
         samples[name] = images[:4]
-        spectra[name] = np.log10(np.fft.fftshift(spectrum) + 1e-12)
+        spectra[name] = log_spectrum_image(spectrum)
     taps = _tap_counts()
     numbers["taps"] = {name: sorted(set(counts[4:-4, 4:-4].ravel().tolist()))
                        for name, counts in taps.items()}
@@ -329,7 +345,7 @@ def checkerboard(out_dir, quick, seed):
     axes[0, 0].set_ylabel("4 samples", fontsize=9)
     axes[1, 0].set_ylabel("mean log power spectrum\n(centre = 0 frequency)", fontsize=9)
     axes[2, 0].set_ylabel("taps per pixel, one layer\non a constant input", fontsize=9)
-    _save(figure, out_dir, "checkerboard.png")
+    save_figure(figure, out_dir, "checkerboard.png")
     return numbers, blocks
 
 
@@ -353,35 +369,6 @@ def _tap_counts():
                                         kernel_initializer="ones")
             counts[name] = layer(upsampled).numpy()[0, ..., 0]
     return {name: np.rint(c).astype(int) for name, c in counts.items()}
-
-
-# Output --------------------------------------------------------------------------------
-
-def _save(figure, out_dir, name, tight=True):
-    """Writes a figure as a palette PNG: a third of the RGB size, for committing."""
-    if tight:  # A colorbar spanning several axes does not take tight_layout.
-        figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, dpi=DPI, format="png", bbox_inches="tight")
-    plt.close(figure)
-    image = Image.open(buffer).convert("RGB").quantize(colors=256)
-    image.save(os.path.join(out_dir, name), optimize=True)
-
-
-def fill_pages(docs_dir, blocks):
-    """Replaces each `<!-- figures.py: NAME -->...<!-- /figures.py: NAME -->` block."""
-    for page in sorted(os.listdir(docs_dir)):
-        if not page.endswith(".md"):
-            continue
-        path = os.path.join(docs_dir, page)
-        with open(path) as f:
-            text = f.read()
-        for name, block in blocks.items():
-            pattern = re.compile(rf"(<!-- figures\.py: {name} -->\n).*?(<!-- /figures\.py: "
-                                 rf"{name} -->)", re.DOTALL)
-            text = pattern.sub(lambda m: m.group(1) + block + m.group(2), text)
-        with open(path, "w") as f:
-            f.write(text)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ FIGURES_DIR = os.path.join(REPO, "docs", "figures")
 SNIPPET = re.compile(r"^<!-- test -->\n```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 BLOCK = re.compile(r"<!-- figures\.py: (\w+) -->\n(.*?)<!-- /figures\.py: \1 -->", re.DOTALL)
 FIGURE = re.compile(r"\]\(\.\./figures/([\w.-]+)\)")
+QUOTE = re.compile(r"<!-- quoted from \.\./([\w.-]+) -->\n(.*?)<!-- /quoted -->", re.DOTALL)
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".gif": b"GIF89a"}
+MAX_FIGURE_BYTES = 150_000  # Committed figures stay small.
 
 
 def _pages():
@@ -45,8 +48,8 @@ def exported_generator_dir(tmp_path_factory):
 
 def test_docs_pages_have_runnable_snippets_in_the_pages_that_promise_them():
     pages_with_snippets = {param.id.rsplit("-", 1)[0] for param in _snippets()}
-    assert {"architecture.md", "normalization.md",
-            "using-the-generator.md"} <= pages_with_snippets
+    assert {"architecture.md", "normalization.md", "using-the-generator.md",
+            "dropout-leakyrelu-batchnorm.md", "discriminator-wins.md"} <= pages_with_snippets
 
 
 @pytest.mark.parametrize("code", _snippets())
@@ -79,6 +82,33 @@ def test_docs_committed_tables_match_committed_blocks_and_figures_exist():
             assert os.path.isfile(os.path.join(FIGURES_DIR, figure)), f"{page}: {figure}"
 
 
+def test_docs_committed_figures_are_small():
+    for name in os.listdir(FIGURES_DIR):
+        if name.endswith(tuple(MAGIC)):
+            size = os.path.getsize(os.path.join(FIGURES_DIR, name))
+            assert size < MAX_FIGURE_BYTES, f"{name}: {size:,} bytes"
+
+
+def test_docs_index_links_every_question_to_its_page():
+    index = _read(PAGES_DIR, "README.md")
+    rows = re.findall(r"^\| (\d) \| .*\| \[[\w.-]+\]\(([\w.-]+)\) \|$", index, re.MULTILINE)
+    assert [number for number, _ in rows] == [str(n) for n in range(1, 9)]
+    for _, page in rows:
+        assert os.path.isfile(os.path.join(PAGES_DIR, page)), page
+    assert "coming later" not in index.lower() and "TODO" not in index
+
+
+def test_docs_quotes_match_their_source_word_for_word():
+    quotes = [(page, source, body) for page in _pages()
+              for source, body in QUOTE.findall(_read(PAGES_DIR, page))]
+    assert quotes, "no quoted passages"
+    for page, source, body in quotes:
+        original = " ".join(_read(REPO, "docs", source).split())
+        for paragraph in body.strip().split("\n\n"):
+            lines = [line.removeprefix("> ") for line in paragraph.splitlines()]
+            assert " ".join(" ".join(lines).split()) in original, f"{page}: {lines[0]}"
+
+
 def test_figures_script_quick_writes_every_figure_and_fills_every_block(tmp_path):
     pages = tmp_path / "pages"
     pages.mkdir()
@@ -95,8 +125,9 @@ def test_figures_script_quick_writes_every_figure_and_fills_every_block(tmp_path
                   for figure in FIGURE.findall(_read(PAGES_DIR, page))}
     assert referenced, "the pages show no figures"
     for figure in referenced:
+        magic = MAGIC[os.path.splitext(figure)[1]]
         with open(out_dir / figure, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n", figure
+            assert f.read(len(magic)) == magic, figure
     for page in _pages():
         for name, body in BLOCK.findall((pages / page).read_text()):
             assert body.strip(), f"{page}: block {name} left empty"
