@@ -20,8 +20,10 @@ def tiny_npz(mnist_npz):
 
 
 def _config(tiny_npz, workdir, **overrides):
+    # No XLA unless a test asks for the default (jit_compile=None): compiling the
+    # step costs more than the few steps these tests train.
     settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=32,
-                    epochs=2, num_examples_to_generate=4, noise_dim=16)
+                    epochs=2, num_examples_to_generate=4, noise_dim=16, jit_compile=False)
     return config.Config(**{**settings, **overrides})
 
 
@@ -78,9 +80,10 @@ def test_train_rerun_resumes_at_stored_step_without_repeating_steps(tiny_npz, tm
 
 
 def test_train_interrupted_then_resumed_matches_uninterrupted_run(tiny_npz, tmp_path):
-    straight = training.train(_config(tiny_npz, tmp_path / "straight"))
-    training.train(_config(tiny_npz, tmp_path / "resumed", max_steps=4))
-    resumed = training.train(_config(tiny_npz, tmp_path / "resumed"))
+    xla = dict(jit_compile=None)  # The default step: resuming is exact under XLA too.
+    straight = training.train(_config(tiny_npz, tmp_path / "straight", **xla))
+    training.train(_config(tiny_npz, tmp_path / "resumed", max_steps=4, **xla))
+    resumed = training.train(_config(tiny_npz, tmp_path / "resumed", **xla))
     straight_losses = [row["generator_loss"] for row in _losses(tmp_path / "straight")]
     resumed_losses = [row["generator_loss"] for row in _losses(tmp_path / "resumed")]
     np.testing.assert_allclose(np.float64(resumed_losses), np.float64(straight_losses),
@@ -99,7 +102,8 @@ def test_train_finished_run_rerun_trains_nothing(tiny_npz, tmp_path):
 
 def test_train_same_seed_repeats_losses_and_other_seed_does_not(tiny_npz, tmp_path):
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
-        training.train(_config(tiny_npz, tmp_path / name, seed=seed, max_steps=3))
+        training.train(_config(tiny_npz, tmp_path / name, seed=seed, max_steps=3,
+                               jit_compile=None))  # The default step, XLA.
     a, b, c = ([row["discriminator_loss"] for row in _losses(tmp_path / name)]
                for name in "abc")
     assert a == b
