@@ -212,6 +212,7 @@ class _Loop:
 
     `pending` holds the metrics of the steps trained since the checkpoint of
     `saved_step`: one dict of [steps] tensors per call of `train_steps`.
+    `readings` holds the first of them read back to the host (NumPy), each once.
     """
     config: object
     state: tf.train.Checkpoint
@@ -228,7 +229,7 @@ class _Loop:
     saved_step: int  # The step of the latest checkpoint.
     frame_step: int  # The step the latest progress frame shows.
     pending: list = dataclasses.field(default_factory=list)
-    checked: int = 0  # Entries of pending already checked for non-finite values.
+    readings: list = dataclasses.field(default_factory=list)
     consecutive_skips: int = 0
 
 
@@ -328,7 +329,7 @@ def _train_epoch(loop, images, stop):
             if (step // PROGRESS_UPDATE_STEPS > previous // PROGRESS_UPDATE_STEPS
                     or step == loop.target_step or stop.requested):
                 _check_finite(loop)
-                latest = loop.pending[-1]
+                latest = loop.readings[-1]
                 bar.set_postfix(g_loss=f"{float(latest['generator_loss'][-1]):.3f}",
                                 d_loss=f"{float(latest['discriminator_loss'][-1]):.3f}")
             if stop.requested:
@@ -349,43 +350,48 @@ def _steps_in_next_call(config, step, end_step):
 
 
 def _pending_values(loop):
-    """loop.pending as one NumPy array per metric, in step order."""
-    if not loop.pending:
+    """The readings as one NumPy array per metric, in step order."""
+    if not loop.readings:
         return {}
-    return {name: np.concatenate([np.asarray(chunk[name]) for chunk in loop.pending])
-            for name in loop.pending[0]}
+    return {name: np.concatenate([chunk[name] for chunk in loop.readings])
+            for name in loop.readings[0]}
 
 
 def _check_finite(loop):
-    """Applies nan_policy to the steps in loop.pending not yet checked.
+    """Reads back the pending steps not yet read and applies nan_policy to them.
 
     Raises:
         TrainingDiverged: a non-finite step under 'stop', or MAX_CONSECUTIVE_SKIPS
             of them in a row under 'skip'.
     """
-    values = _pending_values(loop)
-    finite = values.get("finite", np.zeros(0, bool))
-    first_step = int(loop.state.step) - len(finite) + 1
-    for index in range(loop.checked, len(finite)):
-        if finite[index]:
-            loop.consecutive_skips = 0
-            continue
-        loop.consecutive_skips += 1
-        step = first_step + index
-        shown = ", ".join(f"{name}={values[name][index]:.4g}" for name in history.FIELDS[2:])
-        if loop.config.nan_policy == "stop" or loop.consecutive_skips >= MAX_CONSECUTIVE_SKIPS:
-            raise TrainingDiverged(
-                f"step {step} had a non-finite loss or gradient ({shown}) and "
-                f"--nan_policy={loop.config.nan_policy} stops here"
-                + (f" after {loop.consecutive_skips} such steps in a row"
-                   if loop.config.nan_policy == "skip" else "")
-                + ". No weight was updated from it. The last checkpoint "
-                f"({loop.manager.latest_checkpoint or 'none yet'}) and the other artifacts "
-                "are from the last good save. Try a lower --learning_rate, check the "
-                "data, or pass --nan_policy=skip to skip such batches.")
-        logger.warning("Step %d: non-finite loss or gradient (%s); skipped that batch "
-                       "(--nan_policy=skip).", step, shown)
-    loop.checked = len(finite)
+    new = [{name: np.asarray(values) for name, values in chunk.items()}
+           for chunk in loop.pending[len(loop.readings):]]
+    step = int(loop.state.step) - sum(len(chunk["finite"]) for chunk in new)
+    for chunk in new:
+        for index, finite in enumerate(chunk["finite"]):
+            step += 1
+            if finite:
+                loop.consecutive_skips = 0
+                continue
+            loop.consecutive_skips += 1
+            _on_non_finite_step(loop, step, ", ".join(
+                f"{name}={chunk[name][index]:.4g}" for name in history.FIELDS[2:]))
+    loop.readings.extend(new)
+
+
+def _on_non_finite_step(loop, step, shown):
+    if loop.config.nan_policy == "stop" or loop.consecutive_skips >= MAX_CONSECUTIVE_SKIPS:
+        raise TrainingDiverged(
+            f"step {step} had a non-finite loss or gradient ({shown}) and "
+            f"--nan_policy={loop.config.nan_policy} stops here"
+            + (f" after {loop.consecutive_skips} such steps in a row"
+               if loop.config.nan_policy == "skip" else "")
+            + ". No weight was updated from it. The last checkpoint "
+            f"({loop.manager.latest_checkpoint or 'none yet'}) and the other artifacts "
+            "are from the last good save. Try a lower --learning_rate, check the "
+            "data, or pass --nan_policy=skip to skip such batches.")
+    logger.warning("Step %d: non-finite loss or gradient (%s); skipped that batch "
+                   "(--nan_policy=skip).", step, shown)
 
 
 def _save(loop, with_frame):
@@ -398,7 +404,7 @@ def _save(loop, with_frame):
     step = int(loop.state.step)
     if loop.is_chief:
         _record(loop, step, with_frame)
-    loop.pending, loop.checked = [], 0
+    loop.pending, loop.readings = [], []
     if step != loop.saved_step:
         loop.manager.save(checkpoint_number=step)
         loop.saved_step = step

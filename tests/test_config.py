@@ -71,6 +71,10 @@ def test_preset_unknown_name_raises_input_error_naming_it():
     (dict(noise_dim=0), "--noise_dim"),
     (dict(kernel_size=0), "--kernel_size"),
     (dict(num_examples_to_generate=0), "--num_examples_to_generate"),
+    (dict(steps_per_call=0), "--steps_per_call"),
+    (dict(precision="float16"), "--precision='float16'"),
+    (dict(strategy="tpu"), "--strategy='tpu'"),
+    (dict(jit_compile=True, strategy="mirrored"), "--jit_compile"),
     (dict(max_steps=-1), "--max_steps"),
     (dict(checkpoint_every=-5), "--checkpoint_every"),
     (dict(seed=-1), "--seed"),
@@ -116,6 +120,8 @@ def test_config_invalid_value_raises_input_error_naming_flag(overrides, flag):
     dict(loss="hinge", label_smoothing=0.0),
     dict(loss="least_squares"),
     dict(label_smoothing=0.2),
+    dict(strategy="mirrored"),  # jit_compile=None: XLA off, not an error.
+    dict(precision="mixed_bfloat16", steps_per_call=10),
     dict(ema_decay=0.999, eval_every=1, eval_samples=10),
 ])
 def test_config_boundary_values_are_accepted(overrides):

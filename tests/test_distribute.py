@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from dcgan_tf import distribute
+from dcgan_tf import config, distribute, training
 from dcgan_tf.errors import InputError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -106,3 +106,11 @@ def test_read_tf_config_bad_values_raise_input_error(monkeypatch, value, named):
     monkeypatch.setenv("TF_CONFIG", value)
     with pytest.raises(InputError, match=named):
         distribute.read_tf_config()
+
+
+def test_multi_worker_overwrite_is_refused_before_anything_is_touched(tmp_path):
+    (tmp_path / "keep.txt").write_text("a file of the run")
+    with pytest.raises(InputError, match="--overwrite is not supported"):
+        training.train(config.Config(workdir=str(tmp_path), strategy="multi_worker"),
+                       overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
