@@ -42,7 +42,9 @@ def executed(tmp_path_factory):
         patch.setenv("PYTHONPATH", os.pathsep.join(
             [REPO] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
         patch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-        NotebookClient(notebook, timeout=300, kernel_name="python3",
+        # coalesce_streams: the kernel sends stdout in pieces, timed by its flush interval,
+        # so one print can otherwise arrive as two outputs.
+        NotebookClient(notebook, timeout=300, kernel_name="python3", coalesce_streams=True,
                        resources={"metadata": {"path": str(folder)}}).execute()
     return notebook, folder
 
