@@ -3,13 +3,13 @@
 import math
 
 import imageio.v3 as iio
-import matplotlib
-matplotlib.use("Agg")  # Files only: no display is needed, or opened.
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+# A bare Figure draws into files without pyplot, so importing dcgan_tf leaves the user's
+# matplotlib backend (a notebook's inline plots, a GUI window) as it was.
+from matplotlib.figure import Figure
+from PIL import Image
 
-from dcgan_tf import files  # noqa: E402
+from dcgan_tf import files
 
 MIN_GRID_WIDTH = 256  # Small grids (4x4 MNIST digits = 112 px) are enlarged to this.
 
@@ -77,8 +77,8 @@ def plot_losses(path, history, steps_per_epoch):
         steps_per_epoch: for the epoch axis on top.
     """
     steps = np.asarray(history["step"])
-    figure, (loss_axis, score_axis) = plt.subplots(
-        2, 1, figsize=(8, 6), sharex=True, height_ratios=(3, 2))
+    figure = Figure(figsize=(8, 6))
+    loss_axis, score_axis = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     loss_axis.plot(steps, history["generator_loss"], label="generator", linewidth=0.8)
     loss_axis.plot(steps, history["discriminator_loss"], label="discriminator",
                    linewidth=0.8)
@@ -97,4 +97,3 @@ def plot_losses(path, history, steps_per_epoch):
     figure.tight_layout()
     with files.atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
