@@ -12,6 +12,7 @@ import contextlib
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 
@@ -94,12 +95,33 @@ def _build_discriminator(config, blocks):
         x = layers.Conv2D(64 * 2**i, config.kernel_size, strides=2, padding="same",
                           kernel_initializer=_kernel_init(config))(x)
         x = layers.LeakyReLU(negative_slope=config.leaky_relu_slope)(x)
-        x = layers.Dropout(config.dropout_rate)(x)
+        x = Dropout(config.dropout_rate)(x)
     x = layers.Flatten()(x)
     # The logit is computed in float32 under every precision: the losses need it.
     logit = layers.Dense(1, kernel_initializer=_kernel_init(config), dtype="float32",
                          name="logit")(x)
     return keras.Model(image, logit, name="discriminator")
+
+
+class Dropout(layers.Dropout):
+    """Keras' Dropout, with masks that differ between tf.distribute replicas.
+
+    Keras' Dropout draws every mask from one seed state, and under a strategy each
+    replica holds the same copy of it, so replica k would drop the same units of its
+    k-th share of the batch as every other replica. This folds the replica's index into
+    the seed. With one replica it is Keras' Dropout exactly, same masks included.
+    (noise_shape is not supported: the discriminator drops units independently.)
+    """
+
+    def call(self, inputs, training=False):
+        replica = tf.distribute.get_replica_context()
+        if (not training or self.rate == 0 or replica is None
+                or replica.num_replicas_in_sync == 1):
+            return super().call(inputs, training=training)
+        # int32 seeds, as Keras' own dropout uses, so that the step compiles with XLA.
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
+        seed = tf.random.experimental.stateless_fold_in(seed, replica.replica_id_in_sync_group)
+        return tf.nn.experimental.stateless_dropout(inputs, rate=self.rate, seed=seed)
 
 
 def _upsample(x, filters, stride, config, activation=None):

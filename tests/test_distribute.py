@@ -47,6 +47,30 @@ def test_mirrored_two_replicas_trains_and_resumes_under_the_default_strategy(mni
     assert _steps(workdir) == [1, 2, 3]
 
 
+# Both replicas get the same ones; what each keeps is its dropout mask.
+_DROPOUT_MASKS = """
+import numpy as np, tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+from dcgan_tf import models
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    layer = models.Dropout(0.3, seed=1)
+kept = strategy.run(tf.function(lambda: layer(tf.ones([8, 1000]), training=True) > 0))
+first, second = (np.asarray(mask) for mask in strategy.experimental_local_results(kept))
+print(first.mean(), second.mean(), (first == second).mean())
+"""
+
+
+def test_mirrored_replicas_draw_different_dropout_masks():
+    result = _run(["-c", _DROPOUT_MASKS])
+    assert result.returncode == 0, result.stderr[-3000:]
+    kept_first, kept_second, agreement = map(float, result.stdout.split())
+    assert abs(kept_first - 0.7) < 0.02 and abs(kept_second - 0.7) < 0.02
+    # Independent masks agree on 0.7^2 + 0.3^2 = 58% of units; shared ones on all.
+    assert abs(agreement - 0.58) < 0.03
+
+
 def test_mirrored_batch_not_divisible_by_replicas_exits_2_naming_it(mnist_npz, tmp_path):
     result = _run(["tests/cpu_replicas.py", "3", f"--workdir={tmp_path}",
                    f"--data_dir={mnist_npz(64)}", "--strategy=mirrored", "--batch_size=16"])

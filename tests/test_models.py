@@ -88,3 +88,14 @@ def test_generator_batchnorm_differs_between_training_and_inference_mode():
     training_images = generator(noise, training=True).numpy()
     inference_images = generator(noise, training=False).numpy()
     assert not np.allclose(training_images, inference_images, atol=1e-4)
+
+
+def test_dropout_with_one_replica_draws_keras_masks_and_is_identity_at_inference():
+    import keras  # Only here: the rest of this file needs no Keras directly.
+
+    ones = np.ones((4, 500), "float32")
+    ours, keras_own = models.Dropout(0.3, seed=5), keras.layers.Dropout(0.3, seed=5)
+    for _ in range(2):  # The second call draws from the advanced seed state.
+        np.testing.assert_array_equal(ours(ones, training=True), keras_own(ones, training=True))
+    np.testing.assert_array_equal(ours(ones, training=False), ones)
+    # Mirrored replicas fold their index into the seed: tests/test_distribute.py.
