@@ -18,7 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import flags, logging  # noqa: E402
 
-from dcgan_tf import cli, training  # noqa: E402
+# No TensorFlow yet: --help and a mistyped flag answer at once; main() imports it.
+from dcgan_tf import cli  # noqa: E402
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
 
@@ -112,8 +113,11 @@ def config_from_flags():
 
 
 def main():
+    config = config_from_flags()
+    from dcgan_tf import training  # Loads TensorFlow (seconds).
+
     try:
-        training.train(config_from_flags(), overwrite=FLAGS.overwrite)
+        training.train(config, overwrite=FLAGS.overwrite)
     except TrainingInterrupted as e:
         resume = " ".join(arg for arg in sys.argv if arg != "--overwrite")
         logging.warning("Training %s; everything is saved. To resume, run the same "
