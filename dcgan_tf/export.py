@@ -8,7 +8,9 @@ anywhere with `tf.saved_model.load(path).serve(noise)`.
 A SavedModel is a program: only load ones from sources you trust.
 """
 
+import contextlib
 import dataclasses
+import logging
 import os
 
 import tensorflow as tf
@@ -25,8 +27,25 @@ def export_generator(generator, path):
     """
     temporary = path + ".partial"
     files.remove(temporary)  # Left by an export that was interrupted.
-    generator.export(temporary, format="tf_saved_model", verbose=False)
+    with _without_info_logs("tensorflow"):
+        generator.export(temporary, format="tf_saved_model", verbose=False)
     files.replace_directory(temporary, path)
+
+
+@contextlib.contextmanager
+def _without_info_logs(name):
+    """Raises logger `name` to WARNING for a while.
+
+    In a notebook TensorFlow logs at INFO, and every export would print "Assets
+    written to: .../generator.partial/assets", naming the temporary folder.
+    """
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Tests for dcgan_tf.sampling and the generate.py entry point."""
 
 import concurrent.futures
+import logging
 import os
 import pathlib
 import subprocess
@@ -37,6 +38,24 @@ def model_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def loaded(model_path):
     return export.load_generator(model_path)
+
+
+def test_export_keeps_tensorflow_info_logs_out_and_the_level_as_it_was(tmp_path, caplog):
+    # As in a notebook, where TensorFlow logs at INFO: the export would name its
+    # temporary folder ("Assets written to: .../generator.partial/assets").
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.INFO)
+    try:
+        generator = models.build_generator(config.Config(image_size=28, channels=1, noise_dim=4))
+        with caplog.at_level(logging.INFO):
+            export.export_generator(generator, str(tmp_path / "generator"))
+        assert tf_logger.level == logging.INFO
+    finally:
+        tf_logger.setLevel(level)
+    assert not [record.getMessage() for record in caplog.records
+                if record.name == "tensorflow" and record.levelno < logging.WARNING]
+    assert (tmp_path / "generator" / "saved_model.pb").exists()
 
 
 def test_sample_returns_float32_images_in_tanh_range(loaded):
