@@ -41,10 +41,15 @@ flags.DEFINE_integer("buffer_size", 0, "Shuffle buffer in images (BUFFER_SIZE); 
 flags.DEFINE_integer("noise_dim", 100, "Length of the generator's noise vector.")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate for both networks "
                    "(default: the preset's).")
+flags.DEFINE_float("discriminator_learning_rate", None, "Adam learning rate of the "
+                   "discriminator alone (two time-scales, e.g. D faster than G); default: "
+                   "--learning_rate.")
 flags.DEFINE_float("beta_1", None, "Adam beta_1 for both networks (default: the preset's).")
 flags.DEFINE_float("init_stddev", None, "Std of the N(0, s) weight init; 0 = Keras' Glorot "
                    "uniform (default: the preset's).")
 flags.DEFINE_float("leaky_relu_slope", None, "LeakyReLU negative slope (default: the preset's).")
+flags.DEFINE_float("dropout_rate", None, "Dropout rate after each discriminator "
+                   "convolution; 0 = none (default: the preset's; the tutorial's is 0.3).")
 flags.DEFINE_integer("image_size", 0, "Side of the square images: 28, 32, 64 or 128; "
                      "0 = the dataset's own (28 MNIST, 32 CIFAR-10, 64 folder).")
 flags.DEFINE_integer("channels", 0, "1 (grayscale) or 3 (RGB); 0 = the dataset's own.")
@@ -94,8 +99,10 @@ flags.DEFINE_bool("overwrite", False, "Discard the run already in --workdir (its
 
 FLAGS = flags.FLAGS
 # Flags that may be left unset to take the preset's value.
-PRESET_OVERRIDES = ("learning_rate", "beta_1", "init_stddev", "leaky_relu_slope")
+PRESET_OVERRIDES = ("learning_rate", "beta_1", "init_stddev", "leaky_relu_slope",
+                    "dropout_rate")
 SETTINGS = ("dataset", "data_dir", "workdir", "download", "epochs", "batch_size",
+            "discriminator_learning_rate",
             "buffer_size", "noise_dim", "image_size", "channels", "upsample", "kernel_size",
             "seed", "max_steps", "checkpoint_every", "num_examples_to_generate", "nan_policy",
             "loss", "label_smoothing", "ema_decay", "eval_every", "eval_samples",

@@ -55,7 +55,10 @@ class Config:
         init_stddev: std of the N(0, s) kernel init; None = Keras' Glorot uniform.
         leaky_relu_slope: negative slope of every LeakyReLU.
         dropout_rate: dropout after each discriminator convolution.
-        learning_rate: Adam learning rate for both networks.
+        learning_rate: Adam learning rate of the generator, and of the
+            discriminator unless discriminator_learning_rate is set.
+        discriminator_learning_rate: the discriminator's Adam learning rate;
+            None = learning_rate (one time-scale, as the tutorial).
         beta_1: Adam beta_1 for both networks.
         seed: seeds Python, NumPy and TensorFlow once, at the start of a run.
         max_steps: stop after this many total steps (0 = no limit); for smoke runs.
@@ -103,6 +106,7 @@ class Config:
     leaky_relu_slope: float = 0.2
     dropout_rate: float = 0.3
     learning_rate: float = 2e-4
+    discriminator_learning_rate: float | None = None
     beta_1: float = 0.5
     seed: int = 0
     max_steps: int = 0
@@ -146,10 +150,14 @@ class Config:
             raise InputError(f"--seed must be at most {MAX_SEED}, got {self.seed}.")
         if not 0 < self.learning_rate < 1:
             raise InputError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
+        if (self.discriminator_learning_rate is not None
+                and not 0 < self.discriminator_learning_rate < 1):
+            raise InputError("--discriminator_learning_rate must be in (0, 1), got "
+                             f"{self.discriminator_learning_rate}.")
         if not 0 <= self.beta_1 < 1:
             raise InputError(f"--beta_1 must be in [0, 1), got {self.beta_1}.")
         if not 0 <= self.dropout_rate < 1:
-            raise InputError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}.")
+            raise InputError(f"--dropout_rate must be in [0, 1), got {self.dropout_rate}.")
         if self.init_stddev is not None and not self.init_stddev > 0:
             raise InputError(f"--init_stddev must be positive, got {self.init_stddev}.")
         if not self.leaky_relu_slope >= 0:  # Keras' LeakyReLU refuses a negative slope.
@@ -171,6 +179,13 @@ class Config:
     def xla(self):
         """Whether the train step is compiled with XLA (jit_compile resolved)."""
         return self.strategy == "default" if self.jit_compile is None else self.jit_compile
+
+    @property
+    def d_learning_rate(self):
+        """The discriminator's learning rate (discriminator_learning_rate resolved)."""
+        if self.discriminator_learning_rate is None:
+            return self.learning_rate
+        return self.discriminator_learning_rate
 
     @property
     def image_shape(self):

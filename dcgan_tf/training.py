@@ -93,7 +93,7 @@ def _create_trained_state(config, with_average):
     generator = models.build_generator(config)
     discriminator = models.build_discriminator(config)
     generator_optimizer = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
-    discriminator_optimizer = keras.optimizers.Adam(config.learning_rate,
+    discriminator_optimizer = keras.optimizers.Adam(config.d_learning_rate,
                                                     beta_1=config.beta_1)
     # Creating the optimizer slots now lets a checkpoint restore into them.
     generator_optimizer.build(generator.trainable_variables)
