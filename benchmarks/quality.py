@@ -182,7 +182,8 @@ def run_all(names, epochs, seeds, jobs, runs_dir):
         core = cores.get()
         try:
             began = time.time()
-            result = run_one(*item, epochs, runs_dir, core)
+            name, seed = item
+            result = run_one(name, epochs, seed, runs_dir, core)
             print(f"[{time.strftime('%H:%M')}] {item[0]} seed {item[1]}: Fréchet "
                   f"{result['metrics']['frechet']:.1f}, classes "
                   f"{result['metrics']['classes_covered']}, {time.time() - began:.0f} s",
