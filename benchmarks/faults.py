@@ -27,7 +27,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from dcgan_tf import config as config_lib  # noqa: E402
-from dcgan_tf import data, history  # noqa: E402
+from dcgan_tf import data, recorder  # noqa: E402
+from dcgan_tf.csv_log import CsvLog  # noqa: E402
 
 flags.DEFINE_integer("trials", 15, "Interrupted runs to try.")
 flags.DEFINE_integer("seed", 0, "Seeds the choice of signals and delays.")
@@ -59,7 +60,7 @@ def check_artifacts(workdir):
             config_lib.Config.from_json(f.read())
 
     def read_losses(path):
-        steps = history.read_history(path, up_to_step=10**9)["step"]
+        steps = _logged_steps(path)
         if steps != list(range(1, len(steps) + 1)):
             raise ValueError(f"steps not consecutive: {steps[:5]}...")
 
@@ -104,8 +105,8 @@ def run_trial(command, workdir, signal_number, delay):
     problems_after_kill = check_artifacts(workdir)
     resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     problems_after_resume = check_artifacts(workdir)
-    losses = history.read_history(os.path.join(workdir, "losses.csv"), 10**9)
-    resumed_ok = (resumed.returncode == 0 and losses["step"] == list(range(1, TOTAL_STEPS + 1))
+    steps = _logged_steps(os.path.join(workdir, "losses.csv"))
+    resumed_ok = (resumed.returncode == 0 and steps == list(range(1, TOTAL_STEPS + 1))
                   and os.path.exists(os.path.join(workdir, "generator", "saved_model.pb")))
     return dict(finished_first=finished_first, status_ok=status_ok, resumed_ok=resumed_ok,
                 problems=problems_after_kill + problems_after_resume,
@@ -149,6 +150,11 @@ def main(argv):
     print("|---" * (len(columns) + 1) + "|")
     for name, counts in sorted(totals.items()):
         print(f"| {name} | " + " | ".join(str(counts[c]) for c in columns) + " |")
+
+
+def _logged_steps(path):
+    """The steps losses.csv at `path` holds, read as train.py reads it on resume."""
+    return CsvLog(path, recorder.LOSS_FIELDS, kind="losses file").load(10**9).column("step")
 
 
 if __name__ == "__main__":

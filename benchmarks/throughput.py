@@ -11,8 +11,8 @@ at the same batch on the bundled 10,000-image MNIST sample.
               NumPy, `from_tensor_slices(...).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)`,
               a plain `@tf.function` train_step with two GradientTapes and
               `tf.random.normal` noise, called once per batch from Python.
-  dcgan_tf    `training.build_train_steps`, the loop `train.py` runs, fed by
-              `data.make_dataset`, with the flags of each variant.
+  dcgan_tf    `dcgan_tf.loop.run`, the loop `train.py` runs (without its
+              recorder: no files), with the flags of each variant.
 
 Every variant is warmed up first (tracing, XLA compilation), then timed for
 --steps steps per repetition; repetitions are interleaved (each rep runs every
@@ -45,7 +45,8 @@ import tensorflow as tf  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from dcgan_tf import cli, config as config_lib, data, models, training  # noqa: E402
+from dcgan_tf import cli, config as config_lib, data, loop, models  # noqa: E402
+from dcgan_tf.state import TrainState  # noqa: E402
 
 flags.DEFINE_integer("batch_size", 256, "BATCH_SIZE for every variant (the tutorial's).")
 flags.DEFINE_integer("steps", 10, "Timed steps per variant per repetition.")
@@ -129,24 +130,20 @@ class ReferenceLoop:
 
 
 class DcganTfLoop:
-    """dcgan_tf's own loop with one variant's settings."""
+    """dcgan_tf's own loop (`dcgan_tf.loop.run`, what train.py runs) with one
+    variant's settings, continuing across calls as a resumed run would."""
 
     def __init__(self, images, config, name):
         self.name = name
         self.config = config
-        state = training.create_state(config)
-        self.train_steps = training.build_train_steps(config, state)
-        dataset = data.make_dataset(tf.convert_to_tensor(images), config.batch_size,
-                                    config.buffer_size, config.seed, epoch=0)
-        self.batches = iter(dataset.repeat())
+        self.images = tf.convert_to_tensor(images)
+        self.state = TrainState.create(config)
+        self.train_steps = loop.build_train_steps(config, self.state)
 
     def run(self, steps):
-        done = 0
-        while done < steps:
-            count = min(self.config.steps_per_call, steps - done)
-            metrics = self.train_steps(self.batches, tf.constant(count, tf.int32))
-            done += count
-        np.asarray(metrics["generator_loss"])  # Waits for the device.
+        until = int(self.state.step) + steps
+        loop.run(self.state, self.config, self.images, until, train_steps=self.train_steps,
+                 show_progress=False)  # Reads every metric back: waits for the device.
         return steps * self.config.batch_size
 
 
@@ -240,17 +237,17 @@ def main():
             keras.utils.set_random_seed(0)
             loops.append(DcganTfLoop(images, dataclasses.replace(config, **variant.overrides),
                                      variant.name))
-    for loop in loops:
+    for variant_loop in loops:
         start = time.perf_counter()
-        loop.run(FLAGS.warmup)
-        print(f"warm-up {loop.name}: {time.perf_counter() - start:.1f} s", flush=True)
-    rates = {loop.name: [] for loop in loops}
+        variant_loop.run(FLAGS.warmup)
+        print(f"warm-up {variant_loop.name}: {time.perf_counter() - start:.1f} s", flush=True)
+    rates = {variant_loop.name: [] for variant_loop in loops}
     for rep in range(FLAGS.reps):
         order = loops[rep % len(loops):] + loops[:rep % len(loops)]
-        for loop in order:
+        for variant_loop in order:
             start = time.perf_counter()
-            count = loop.run(FLAGS.steps)
-            rates[loop.name].append(count / (time.perf_counter() - start))
+            count = variant_loop.run(FLAGS.steps)
+            rates[variant_loop.name].append(count / (time.perf_counter() - start))
         print(f"rep {rep + 1}/{FLAGS.reps}: " + ", ".join(
             f"{name} {values[-1]:.0f}" for name, values in rates.items()) + " images/s",
             flush=True)

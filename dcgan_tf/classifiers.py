@@ -1,7 +1,7 @@
 """The feature networks behind the sample-quality metrics: small shipped CNN classifiers.
 
 One classifier per dataset family (MNIST, Fashion-MNIST), trained by
-`scripts/train_classifiers.py` and shipped in `dcgan_tf/data/classifiers/` as
+`scripts/train_classifiers.py` and shipped in `dcgan_tf/assets/classifiers/` as
 `<dataset>.keras` with `<dataset>.json` (test accuracy, data, settings), so every
 user computes the same metric values. Its penultimate layer (128 ReLU units) gives
 the features for the Fréchet, kernel and precision/recall metrics; its logits
@@ -30,12 +30,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
-from tqdm import tqdm
 
-from dcgan_tf import data, readers
+from dcgan_tf import chunks, data, readers
 from dcgan_tf.errors import InputError
 
-CLASSIFIER_DIR = os.path.join(os.path.dirname(__file__), "data", "classifiers")
+CLASSIFIER_DIR = os.path.join(os.path.dirname(__file__), "assets", "classifiers")
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 FEATURE_DIM = 128
@@ -129,7 +128,7 @@ def load_splits(dataset, data_dir=""):
     if dataset == "mnist":
         images = _read_idx(data.BUNDLED_MNIST_DIR, "t10k", "images")
         labels = _read_idx(data.BUNDLED_MNIST_DIR, "t10k", "labels")
-        name = "dcgan_tf/data/mnist_sample/t10k-*-idx?-ubyte.gz"  # Same on every machine.
+        name = "dcgan_tf/assets/mnist_sample/t10k-*-idx?-ubyte.gz"  # Same on every machine.
         held_out = np.arange(len(images)) % MNIST_HELD_OUT_EVERY == MNIST_HELD_OUT_EVERY - 1
         return (LabelledSplit(images[~held_out], labels[~held_out],
                               f"{name}, index % 5 != 4"),
@@ -206,9 +205,8 @@ def train_classifier(config, train, test):
 
 def accuracy_on(model, split, batch_size=500):
     """Fraction of `split` whose arg-max logit is its label, in [0, 1]."""
-    logits = np.concatenate([
-        model(data.normalize(split.images[start:start + batch_size]), training=False).numpy()
-        for start in range(0, len(split.images), batch_size)])
+    logits = chunks.map_in_chunks(
+        lambda batch: model(data.normalize(batch), training=False), split.images, batch_size)
     return float(np.mean(logits.argmax(axis=1) == split.labels))
 
 
@@ -261,25 +259,21 @@ def extract(feature_net, images, batch_size=500, description="Features"):
         raise InputError(
             f"images are {'x'.join(map(str, images.shape[1:]))}; the {feature_net.dataset} "
             f"feature network takes 28x28x1 (grayscale) images only.")
-    features, logits = [], []
-    starts = range(0, len(images), batch_size)
-    for start in tqdm(starts, desc=description, unit="batch", disable=len(starts) <= 1,
-                      dynamic_ncols=True, leave=False):
-        batch = images[start:start + batch_size]
+
+    def run(batch):
         batch = data.normalize(batch) if batch.dtype == np.uint8 else batch.astype(np.float32)
-        batch_features, batch_logits = feature_net.model(batch, training=False)
-        features.append(batch_features.numpy())
-        logits.append(batch_logits.numpy())
-    if not features:
+        return feature_net.model(batch, training=False)
+
+    outputs = chunks.map_in_chunks(run, images, batch_size, description, leave=False)
+    if outputs is None:
         return np.zeros((0, FEATURE_DIM)), np.zeros((0, NUM_CLASSES))
-    return (np.concatenate(features).astype(np.float64),
-            np.concatenate(logits).astype(np.float64))
+    features, logits = outputs
+    return features.astype(np.float64), logits.astype(np.float64)
 
 
 def _find_fashion_mnist():
-    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     candidates = (data.FASHION_MNIST_SYSTEM_DIR,
-                  os.path.join(keras_home, "datasets", "fashion-mnist"))
+                  os.path.join(data.keras_home(), "datasets", "fashion-mnist"))
     for folder in candidates:
         if os.path.isdir(folder) and any(name.startswith("t10k-labels")
                                          for name in os.listdir(folder)):

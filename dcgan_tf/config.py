@@ -7,11 +7,12 @@ written to `<workdir>/config.json` so a run records exactly how it was made.
 
 import dataclasses
 import json
+import typing
 
 from dcgan_tf.errors import InputError
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder")
-PRESETS = ("tutorial", "dcgan")
+ARCHITECTURES = ("tutorial", "dcgan_paper")  # See dcgan_tf.models.
 UPSAMPLE_MODES = ("transpose", "resize")
 NAN_POLICIES = ("stop", "skip")
 LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
@@ -30,105 +31,126 @@ MAX_SEED = 2**32 - 1
 # drops the stored average at its next save. Nor are the speed settings, except
 # precision: float16 adds loss scales to the checkpoint. A run saved under one
 # tf.distribute strategy resumes under another.
-RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim", "upsample",
+RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim",
+                 "architecture", "generator_filters", "discriminator_filters", "upsample",
                  "kernel_size", "init_stddev", "leaky_relu_slope", "dropout_rate",
                  "precision")
+
+
+def setting(default, help):  # noqa: A002 (absl's word for it)
+    """A Config field and its one description: train.py's flag, its --help text and
+    the row of docs/flags.md are all made from it."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Everything a training run needs. Defaults are the `dcgan` preset.
 
-    Attributes:
-        dataset: one of DATASETS.
-        data_dir: local copy of the data ('' = look in the usual places).
-        workdir: run directory; every artifact of the run goes under it.
-        download: allow `keras.datasets` to download when no local copy exists.
-        epochs: total number of epochs (a resumed run continues up to this).
-        batch_size: images per training step; the last partial batch is dropped.
-        buffer_size: shuffle buffer in images; 0 = the whole dataset (a full shuffle).
-        noise_dim: length of the generator's input noise vector.
-        image_size: side of the square images; 0 = the dataset's native size.
-        channels: 1 (grayscale) or 3 (RGB); 0 = the dataset's native channels.
-        upsample: 'transpose' (Conv2DTranspose) or 'resize' (nearest upsample + Conv2D).
-        kernel_size: convolution kernel side in both networks.
-        init_stddev: std of the N(0, s) kernel init; None = Keras' Glorot uniform.
-        leaky_relu_slope: negative slope of every LeakyReLU.
-        dropout_rate: dropout after each discriminator convolution.
-        learning_rate: Adam learning rate of the generator, and of the
-            discriminator unless discriminator_learning_rate is set.
-        discriminator_learning_rate: the discriminator's Adam learning rate;
-            None = learning_rate (one time-scale, as the tutorial).
-        beta_1: Adam beta_1 for both networks.
-        seed: seeds Python, NumPy and TensorFlow once, at the start of a run.
-        max_steps: stop after this many total steps (0 = no limit); for smoke runs.
-        checkpoint_every: also checkpoint every N steps (0 = only at epoch ends).
-        num_examples_to_generate: images in each progress frame (a square grid).
-        nan_policy: on a step with a non-finite loss or gradient (which is never
-            applied), 'stop' training or 'skip' the batch and go on.
-        loss: one of LOSSES; 'non_saturating' is the tutorial's.
-        label_smoothing: one-sided: real targets 1 - s, fakes 0; in [0, 0.5),
-            non_saturating loss only.
-        ema_decay: 0 = off; else the decay of an exponential moving average of
-            the generator's weights (e.g. 0.999), used for frames, evaluation and
-            the export.
-        eval_every: measure sample quality every N epochs into metrics.csv (0 = off).
-        eval_samples: generated images per such measurement.
-        steps_per_call: training steps per call of the compiled loop; Python and
-            launch overhead is paid once per call (progress, signals and
-            --checkpoint_every are handled between calls).
-        jit_compile: compile the train step with XLA; None = on with the default
-            strategy, off with a distributed one (see the `xla` property). On 2
-            CPU cores XLA made the step 1.2x faster at batch 64 and changed little
-            at 256 (docs/performance.md).
-        precision: one of PRECISIONS; the mixed ones compute in 16 bits with
-            float32 weights, BatchNorm statistics, logits and losses, and
-            mixed_float16 scales each network's loss dynamically.
-        strategy: one of STRATEGIES: 'mirrored' = every GPU of this machine
-            (or its logical CPUs), 'multi_worker' = the machines in TF_CONFIG.
-        sync_batchnorm: BatchNorm statistics over the global batch instead of
-            each replica's share (only matters with several replicas).
+    Each field is one train.py flag of the same name, described by its help text
+    (`dataclasses.fields(Config)[i].metadata["help"]`, see `setting`).
     """
 
-    dataset: str = "mnist"
-    data_dir: str = ""
-    workdir: str = ""
-    download: bool = True
-    epochs: int = 50
-    batch_size: int = 256
-    buffer_size: int = 0
-    noise_dim: int = 100
-    image_size: int = 0
-    channels: int = 0
-    upsample: str = "transpose"
-    kernel_size: int = 5
-    init_stddev: float | None = 0.02
-    leaky_relu_slope: float = 0.2
-    dropout_rate: float = 0.3
-    learning_rate: float = 2e-4
-    discriminator_learning_rate: float | None = None
-    beta_1: float = 0.5
-    seed: int = 0
-    max_steps: int = 0
-    checkpoint_every: int = 0
-    num_examples_to_generate: int = 16
-    nan_policy: str = "stop"
-    loss: str = "non_saturating"
-    label_smoothing: float = 0.0
-    ema_decay: float = 0.0
-    eval_every: int = 0
-    eval_samples: int = 2000
-    steps_per_call: int = 1
-    jit_compile: bool | None = None
-    precision: str = "float32"
-    strategy: str = "default"
-    sync_batchnorm: bool = False
+    dataset: str = setting("mnist", "Training images: mnist, fashion_mnist, cifar10, or "
+                           "'folder' (every png/jpg/bmp/gif under --data_dir, recursively: "
+                           "CelebA or any photo set).")
+    data_dir: str = setting("", "A local copy of the data: IDX files (train-images-idx3-"
+                            "ubyte[.gz]), a Keras .npz with x_train, CIFAR-10 python batches, "
+                            "or the image folder of --dataset=folder.")
+    workdir: str = setting("", "The run directory, for every artifact; '' = runs/<dataset>.")
+    download: bool = setting(True, "Let keras.datasets download the data when no local copy "
+                             "is found.")
+    epochs: int = setting(50, "Total epochs; a resumed run trains up to this many.")
+    batch_size: int = setting(256, "Images per step (the tutorial's BATCH_SIZE); the last "
+                              "partial batch of an epoch is dropped.")
+    buffer_size: int = setting(0, "Shuffle buffer in images (BUFFER_SIZE); 0 = the dataset "
+                               "size, a full shuffle.")
+    noise_dim: int = setting(100, "Length of the generator's input noise vector.")
+    image_size: int = setting(0, "Side of the square images: 28, 32, 64 or 128; 0 = the "
+                              "dataset's own (28 MNIST family, 32 CIFAR-10, 64 folder).")
+    channels: int = setting(0, "1 (grayscale) or 3 (RGB); 0 = the dataset's own. Other "
+                            "counts are converted (gray to RGB, RGB to luma).")
+    architecture: str = setting("tutorial", "'tutorial': TensorFlow's DCGAN tutorial networks "
+                                "(Dense to 7x7x256 or 4x4, LeakyReLU in G, Dropout and no "
+                                "BatchNorm in D). 'dcgan_paper': the DCGAN paper's, as in "
+                                "PyTorch's DCGAN example (ReLU in G; BatchNorm and LeakyReLU "
+                                "in D, ending in a 4x4 valid convolution to the logit); "
+                                "--preset=pytorch adds the rest of that recipe (4x4 kernels, "
+                                "no Dropout, batch 64).")
+    generator_filters: int = setting(64, "With --architecture=dcgan_paper: filters of G's "
+                                     "last hidden block (PyTorch's ngf); each block before "
+                                     "it doubles them.")
+    discriminator_filters: int = setting(64, "With --architecture=dcgan_paper: filters of "
+                                         "D's first block (PyTorch's ndf); each block after "
+                                         "it doubles them.")
+    upsample: str = setting("transpose", "Generator upsampling: 'transpose' "
+                            "(Conv2DTranspose) or 'resize' (nearest upsample + Conv2D, no "
+                            "checkerboard artifacts).")
+    kernel_size: int = setting(5, "Convolution kernel side in both networks (PyTorch's "
+                               "DCGAN: 4, which the stride 2 divides).")
+    init_stddev: float | None = setting(0.02, "Std of the N(0, s) weight init (BatchNorm "
+                                        "gamma from N(1, s)); 0 = Keras' Glorot uniform.")
+    leaky_relu_slope: float = setting(0.2, "Negative slope of every LeakyReLU.")
+    dropout_rate: float = setting(0.3, "Dropout after each discriminator block; 0 = none "
+                                  "(the DCGAN paper has none).")
+    learning_rate: float = setting(2e-4, "Adam learning rate of the generator, and of the "
+                                   "discriminator unless --discriminator_learning_rate is "
+                                   "set.")
+    discriminator_learning_rate: float | None = setting(
+        None, "Adam learning rate of the discriminator alone (two time-scales, e.g. D faster "
+        "than G); unset = --learning_rate.")
+    beta_1: float = setting(0.5, "Adam beta_1 of both networks.")
+    seed: int = setting(0, "Seeds Python, NumPy and TensorFlow once; on CPU the same seed and "
+                        "flags give the same losses.")
+    max_steps: int = setting(0, "Stop after this many total steps (0 = no limit), still "
+                             "writing every artifact; for smoke runs.")
+    checkpoint_every: int = setting(0, "Also checkpoint every N steps (0 = at epoch ends "
+                                    "only, where checkpoints are always written).")
+    num_examples_to_generate: int = setting(16, "Images in each progress frame (a square "
+                                            "grid).")
+    nan_policy: str = setting("stop", "A step with a non-finite loss or gradient is never "
+                              "applied; then 'stop' (exit status 3, the last good checkpoint "
+                              "kept) or 'skip' the batch (20 in a row still stop).")
+    loss: str = setting("non_saturating", "GAN loss: the tutorial's 'non_saturating' "
+                        "cross-entropy, 'hinge', or 'least_squares' (LSGAN, targets 1/0 on "
+                        "D's raw output); see dcgan_tf/losses.py.")
+    label_smoothing: float = setting(0.0, "One-sided label smoothing: D's real targets "
+                                     "become 1 - s, fakes stay 0; in [0, 0.5), "
+                                     "non_saturating loss only.")
+    ema_decay: float = setting(0.0, "0 = off; else keep an exponential moving average of the "
+                               "generator (weights and BatchNorm statistics, decay warmed up "
+                               "as min(d, (1+n)/(10+n))), checkpointed, and use it for the "
+                               "progress frames, --eval_every and the export.")
+    eval_every: int = setting(0, "Every N epochs, measure sample quality (Fréchet distance, "
+                              "KID, precision, recall, class coverage) as evaluate.py does, "
+                              "into metrics.csv and TensorBoard; 0 = off. MNIST and "
+                              "Fashion-MNIST at 28x28 only.")
+    eval_samples: int = setting(2000, "Generated images per --eval_every measurement (at "
+                                "least 10).")
+    steps_per_call: int = setting(1, "Training steps per call of the compiled loop: Python and "
+                                  "launch overhead is paid once per call (for small models on "
+                                  "fast GPUs); progress, signals and --checkpoint_every are "
+                                  "handled between calls.")
+    jit_compile: bool | None = setting(None, "Compile the train step with XLA (see "
+                                       "docs/performance.md). Unset = on with "
+                                       "--strategy=default, off with the distributed "
+                                       "strategies, which it does not support.")
+    precision: str = setting("float32", "'mixed_float16' (dynamic loss scaling per network) "
+                             "or 'mixed_bfloat16': 16-bit compute, float32 weights, BatchNorm "
+                             "statistics, logits and losses; for GPUs with tensor cores "
+                             "(slower on CPUs). A run keeps its precision; the export is "
+                             "float32.")
+    strategy: str = setting("default", "tf.distribute: 'mirrored' = every GPU of this machine, "
+                            "'multi_worker' = the machines in TF_CONFIG (the same command on "
+                            "each); --batch_size is the global batch.")
+    sync_batchnorm: bool = setting(False, "BatchNorm statistics over the global batch rather "
+                                   "than each replica's share (with several replicas).")
 
     def __post_init__(self):
         _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("architecture", self.architecture, ARCHITECTURES)
         _check_choice("upsample", self.upsample, UPSAMPLE_MODES)
         _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
-        _check_choice("loss", self.loss, LOSSES)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("strategy", self.strategy, STRATEGIES)
         if self.jit_compile is True and self.strategy != "default":
@@ -139,7 +161,8 @@ class Config:
         if self.channels:
             _check_choice("channels", self.channels, CHANNELS)
         for name in ("epochs", "batch_size", "noise_dim", "kernel_size",
-                     "num_examples_to_generate", "steps_per_call"):
+                     "num_examples_to_generate", "steps_per_call", "generator_filters",
+                     "discriminator_filters"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}.")
         for name in ("buffer_size", "max_steps", "checkpoint_every", "seed", "eval_every"):
@@ -163,11 +186,7 @@ class Config:
         if not self.leaky_relu_slope >= 0:  # Keras' LeakyReLU refuses a negative slope.
             raise InputError(
                 f"--leaky_relu_slope must be 0 or more, got {self.leaky_relu_slope}.")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise InputError(
-                f"--label_smoothing must be in [0, 0.5), got {self.label_smoothing}.")
-        if self.label_smoothing and self.loss != "non_saturating":
-            raise InputError(smoothing_error(self.loss))
+        check_loss(self.loss, self.label_smoothing)
         if not 0 <= self.ema_decay < 1:
             raise InputError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}.")
         if self.eval_samples < 10:  # evaluation.MIN_SAMPLES: k-NN and KID need a few.
@@ -208,23 +227,132 @@ class Config:
         return cls(**values)
 
 
-def tutorial_preset(**overrides):
-    """TensorFlow's DCGAN tutorial exactly: Adam(1e-4) for both networks with
-    Keras' default beta_1 (0.9), Glorot-uniform init and LeakyReLU's default 0.3."""
-    tutorial = dict(learning_rate=1e-4, beta_1=0.9, init_stddev=None, leaky_relu_slope=0.3)
-    return dataclasses.replace(Config(), **{**tutorial, **overrides})
+# TensorFlow's DCGAN tutorial, exactly: every setting it fixes, so that a change
+# of the defaults never changes this preset.
+TUTORIAL = dict(architecture="tutorial", batch_size=256, upsample="transpose", kernel_size=5,
+                learning_rate=1e-4, discriminator_learning_rate=None, beta_1=0.9,
+                init_stddev=None, leaky_relu_slope=0.3, dropout_rate=0.3,
+                loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
+# PyTorch's DCGAN example notebook (pytorch/examples dcgan; the tutorial at
+# pytorch.org/tutorials/beginner/dcgan_faces_tutorial.html): the paper's networks,
+# N(0, 0.02) init, Adam(2e-4, betas (0.5, 0.999)), BCE loss, batch 64.
+PYTORCH = dict(architecture="dcgan_paper", batch_size=64, upsample="transpose", kernel_size=4,
+               learning_rate=2e-4, discriminator_learning_rate=None, beta_1=0.5,
+               init_stddev=0.02, leaky_relu_slope=0.2, dropout_rate=0.0,
+               loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
+PRESET_SOURCES = {
+    "dcgan": "The defaults: the tutorial's networks with the DCGAN paper's optimizer and init "
+             "(docs/results.md shows the evidence).",
+    "tutorial": "TensorFlow's DCGAN tutorial, exactly.",
+    "pytorch": "PyTorch's DCGAN example: the paper's architecture, batch 64.",
+}
 
 
 def dcgan_preset(**overrides):
-    """The DCGAN paper (Radford et al., 2015, section 4): Adam(2e-4, beta_1=0.5),
-    weights from N(0, 0.02), LeakyReLU slope 0.2. These are Config's defaults."""
+    """The default settings (Config's own defaults) with `overrides` on top."""
     return dataclasses.replace(Config(), **overrides)
+
+
+def tutorial_preset(**overrides):
+    """TensorFlow's DCGAN tutorial exactly: its networks, Adam(1e-4) for both with
+    Keras' default beta_1 (0.9), Glorot-uniform init, LeakyReLU's default 0.3, batch 256."""
+    return dataclasses.replace(Config(), **{**TUTORIAL, **overrides})
+
+
+def pytorch_preset(**overrides):
+    """PyTorch's DCGAN example: --architecture=dcgan_paper, N(0, 0.02) init,
+    Adam(2e-4, beta_1=0.5), batch 64."""
+    return dataclasses.replace(Config(), **{**PYTORCH, **overrides})
+
+
+PRESETS = {"dcgan": dcgan_preset, "tutorial": tutorial_preset, "pytorch": pytorch_preset}
 
 
 def preset(name, **overrides):
     """Returns the named preset's Config with `overrides` applied on top."""
-    _check_choice("preset", name, PRESETS)
-    return {"tutorial": tutorial_preset, "dcgan": dcgan_preset}[name](**overrides)
+    _check_choice("preset", name, tuple(PRESETS))
+    return PRESETS[name](**overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagSpec:
+    """What train.py needs to define one flag: made from a Config field.
+
+    Attributes:
+        name: the field's and the flag's name.
+        kind: 'string', 'enum', 'bool', 'integer' or 'float'.
+        choices: the allowed values of an enum, else ().
+        help: the field's help text.
+        defaults: preset name -> that preset's value (a None init_stddev shown as 0).
+    """
+    name: str
+    kind: str
+    choices: tuple
+    help: str  # noqa: A003
+    defaults: dict
+
+    @property
+    def default_text(self):
+        """'256' or '256 (tutorial: 256, pytorch: 64)' when the presets differ."""
+        shown = {name: _shown(value) for name, value in self.defaults.items()}
+        others = [f"{name}: {value}" for name, value in shown.items()
+                  if name != "dcgan" and value != shown["dcgan"]]
+        return shown["dcgan"] + (f" ({', '.join(others)})" if others else "")
+
+
+CHOICES = {"dataset": DATASETS, "architecture": ARCHITECTURES, "upsample": UPSAMPLE_MODES,
+           "nan_policy": NAN_POLICIES, "loss": LOSSES, "precision": PRECISIONS,
+           "strategy": STRATEGIES}
+_KINDS = {str: "string", bool: "bool", int: "integer", float: "float"}
+
+
+def flag_specs():
+    """One FlagSpec per Config field, in declaration order."""
+    presets = {name: make() for name, make in PRESETS.items()}
+    specs = []
+    for field in dataclasses.fields(Config):
+        base = next(t for t in typing.get_args(field.type) or (field.type,) if t is not type(None))
+        specs.append(FlagSpec(
+            name=field.name, kind="enum" if field.name in CHOICES else _KINDS[base],
+            choices=CHOICES.get(field.name, ()), help=field.metadata["help"],
+            defaults={name: _flag_value(field.name, getattr(config, field.name))
+                      for name, config in presets.items()}))
+    return specs
+
+
+def from_flag_values(preset_name, values):
+    """The Config for train.py's flags: the preset, with every flag that was set.
+
+    Args:
+        preset_name: one of PRESETS.
+        values: flag name -> value, None for a flag left unset.
+    """
+    overrides = {name: value for name, value in values.items() if value is not None}
+    if overrides.get("init_stddev") == 0:
+        overrides["init_stddev"] = None  # 0 on the command line: Glorot uniform.
+    return preset(preset_name, **overrides)
+
+
+def flags_markdown():
+    """The table of docs/flags.md: every setting, its default per preset, its help."""
+    lines = ["| flag | default | meaning |", "| --- | --- | --- |"]
+    for spec in flag_specs():
+        meaning = spec.help + (f" One of: {', '.join(map(str, spec.choices))}."
+                               if spec.choices else "")
+        lines.append(f"| `--{spec.name}` | {spec.default_text} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def _flag_value(name, value):
+    return 0 if name == "init_stddev" and value is None else value
+
+
+def _shown(value):
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"`{value}`" if isinstance(value, str) and value else (str(value) or "''")
 
 
 def resume_differences(old, new):
@@ -233,9 +361,14 @@ def resume_differences(old, new):
             for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
 
 
-def smoothing_error(loss):
-    return (f"--label_smoothing applies to --loss=non_saturating only (a probability "
-            f"target); --loss={loss} has no such target.")
+def check_loss(loss, label_smoothing):
+    """Raises InputError unless `loss` is one of LOSSES and the smoothing fits it."""
+    _check_choice("loss", loss, LOSSES)
+    if not 0 <= label_smoothing < 0.5:
+        raise InputError(f"--label_smoothing must be in [0, 0.5), got {label_smoothing}.")
+    if label_smoothing and loss != "non_saturating":
+        raise InputError(f"--label_smoothing applies to --loss=non_saturating only (a "
+                         f"probability target); --loss={loss} has no such target.")
 
 
 def _check_choice(name, value, choices):

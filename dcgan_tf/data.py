@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 NATIVE_SHAPES = {"mnist": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3),
                  "folder": (64, 3)}
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
-BUNDLED_MNIST_DIR = os.path.join(os.path.dirname(__file__), "data", "mnist_sample")
+BUNDLED_MNIST_DIR = os.path.join(os.path.dirname(__file__), "assets", "mnist_sample")
 _KERAS_LOADERS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10"}
 # Where keras.datasets keeps each download, relative to ~/.keras/datasets. Keras 3
 # extracts CIFAR-10 into cifar-10-batches-py-target/; Keras 2 used cifar-10-batches-py/.
@@ -90,7 +90,7 @@ def _load_named_dataset(config):
     if config.dataset == "fashion_mnist" and _has_idx_images(FASHION_MNIST_SYSTEM_DIR):
         return read_local_copy(FASHION_MNIST_SYSTEM_DIR)
     for name in _KERAS_CACHE[config.dataset]:
-        cached = os.path.join(_keras_home(), "datasets", name)
+        cached = os.path.join(keras_home(), "datasets", name)
         if os.path.exists(cached):
             return read_local_copy(cached)
     failure = "downloads are off (--nodownload)"
@@ -234,5 +234,6 @@ def _with_channel_axis(images):
     return images[..., np.newaxis] if images.ndim == 3 else images
 
 
-def _keras_home():
+def keras_home():
+    """Where Keras keeps its downloads: $KERAS_HOME, else ~/.keras."""
     return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")

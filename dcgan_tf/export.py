@@ -1,9 +1,12 @@
-"""The shippable generator: a TensorFlow SavedModel that needs no dcgan_tf to run.
+"""The shippable networks: TensorFlow SavedModels that need no dcgan_tf to run.
 
-`export_generator` writes it with Keras 3's `model.export`; its `serve` endpoint
-maps float32 noise [B, noise_dim] to float32 images [B, H, W, C] in [-1, 1] for
-any batch size B, with BatchNorm in inference mode (moving averages). Reload it
-anywhere with `tf.saved_model.load(path).serve(noise)`.
+`export_model` writes one with Keras 3's `model.export`, in inference mode
+(BatchNorm's moving averages, no Dropout), for any batch size B:
+  generator/       serve: float32 noise [B, noise_dim] -> float32 images
+                   [B, H, W, C] in [-1, 1]
+  discriminator/   serve: float32 images [B, H, W, C] in [-1, 1] -> float32
+                   logits [B, 1] (sigmoid(logit) is D's probability of "real")
+Reload either anywhere with `tf.saved_model.load(path).serve(x)`.
 
 A SavedModel is a program: only load ones from sources you trust.
 """
@@ -19,8 +22,8 @@ from dcgan_tf import files
 from dcgan_tf.errors import InputError
 
 
-def export_generator(generator, path):
-    """Writes `generator` as a SavedModel at `path`, replacing any previous one.
+def export_model(model, path):
+    """Writes `model` as a SavedModel at `path`, replacing any previous one.
 
     The export goes to a temporary folder first, so an interrupted export leaves
     the previous SavedModel intact.
@@ -28,8 +31,11 @@ def export_generator(generator, path):
     temporary = path + ".partial"
     files.remove(temporary)  # Left by an export that was interrupted.
     with _without_info_logs("tensorflow"):
-        generator.export(temporary, format="tf_saved_model", verbose=False)
+        model.export(temporary, format="tf_saved_model", verbose=False)
     files.replace_directory(temporary, path)
+
+
+export_generator = export_model  # The name the generator's callers know.
 
 
 @contextlib.contextmanager

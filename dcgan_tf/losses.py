@@ -16,8 +16,7 @@ import collections
 
 import tensorflow as tf
 
-from dcgan_tf.config import LOSSES, smoothing_error
-from dcgan_tf.errors import InputError
+from dcgan_tf.config import check_loss
 
 GanLoss = collections.namedtuple("GanLoss", ["generator", "discriminator"])
 GanLoss.__doc__ = """generator(fake_logits) and discriminator(real_logits, fake_logits)."""
@@ -88,10 +87,7 @@ def get(name="non_saturating", label_smoothing=0.0):
     Raises:
         InputError: an unknown name, or smoothing with another loss.
     """
-    if name not in LOSSES:
-        raise InputError(f"--loss={name!r} is not supported; choose one of {', '.join(LOSSES)}.")
-    if label_smoothing and name != "non_saturating":
-        raise InputError(smoothing_error(name))
+    check_loss(name, label_smoothing)
     if name == "hinge":
         return GanLoss(hinge_generator_loss, hinge_discriminator_loss)
     if name == "least_squares":

@@ -1,11 +1,23 @@
-"""The generator and discriminator, built from the image shape.
+"""The generator and discriminator, built from the image shape and the architecture.
 
-28x28 images get exactly the networks of TensorFlow's DCGAN tutorial:
+architecture='tutorial': 28x28 images get exactly the networks of TensorFlow's
+DCGAN tutorial:
   G: noise [B, 100] -> Dense 7*7*256 -> (7, 7, 256) -> 7x7x128 -> 14x14x64 -> 28x28xC
   D: 28x28xC -> 14x14x64 -> 7x7x128 -> Flatten -> logit [B, 1]
 32, 64 and 128 pixel squares follow the DCGAN rule: G starts at 4x4 and every
 stride-2 block doubles the side and halves the filters, ending with 64 filters
 before the output layer; D mirrors it, from 64 filters up to 4x4.
+
+architecture='dcgan_paper': the DCGAN paper's all-convolutional networks as
+PyTorch's DCGAN example writes them, at 64x64 with ngf = ndf = 64:
+  G: noise -> Dense 4*4*512 -> (4, 4, 512), BN, ReLU -> 8x8x256 -> 16x16x128
+     -> 32x32x64 (each ConvTranspose, BN, ReLU) -> 64x64xC, tanh
+  D: 64x64xC -> 32x32x64 (Conv, LeakyReLU) -> 16x16x128 -> 8x8x256 -> 4x4x512
+     (each Conv, BN, LeakyReLU) -> 4x4 valid Conv -> logit [B, 1]
+The Dense layer computes what PyTorch's first ConvTranspose2d(nz, 8 ngf, 4, 1, 0)
+does to a 1x1 input. Other sizes double or halve the same way from a 4x4 base
+(7x7 for 28x28). BatchNorm uses PyTorch's momentum and epsilon (0.1 and 1e-5
+there; 0.9 and 1e-5 in Keras' convention), and no convolution has a bias.
 """
 
 import contextlib
@@ -48,6 +60,8 @@ def build_generator(config):
     """
     base_size, base_filters, blocks = generator_plan(config.image_size)
     with _precision(config.precision):
+        if config.architecture == "dcgan_paper":
+            return _build_paper_generator(config, base_size, _doublings(blocks))
         return _build_generator(config, base_size, base_filters, blocks)
 
 
@@ -80,8 +94,10 @@ def build_discriminator(config):
         keras.Model mapping float32 [B, H, W, C] in [-1, 1] to float32 [B, 1]
         logits (no sigmoid: the loss works on logits, which is numerically safer).
     """
-    _, _, blocks = generator_plan(config.image_size)
+    base_size, _, blocks = generator_plan(config.image_size)
     with _precision(config.precision):
+        if config.architecture == "dcgan_paper":
+            return _build_paper_discriminator(config, base_size, _doublings(blocks))
         return _build_discriminator(config, blocks)
 
 
@@ -166,3 +182,57 @@ def _kernel_init(config):
     if config.init_stddev is None:
         return "glorot_uniform"
     return keras.initializers.RandomNormal(0.0, config.init_stddev)
+
+
+# PyTorch's BatchNorm2d defaults, in Keras' terms (Keras' momentum is 1 - PyTorch's).
+PAPER_BATCHNORM = dict(momentum=0.9, epsilon=1e-5)
+
+
+def _build_paper_generator(config, base_size, hidden_blocks):
+    noise = keras.Input(shape=(config.noise_dim,), name="noise")
+    filters = config.generator_filters * 2**hidden_blocks
+    x = layers.Dense(base_size * base_size * filters, use_bias=False,
+                     kernel_initializer=_kernel_init(config))(noise)
+    # Normalised per channel, as BatchNorm2d after PyTorch's first ConvTranspose2d.
+    x = layers.Reshape((base_size, base_size, filters))(x)
+    x = _paper_normalize(x, config, layers.ReLU())
+    for block in reversed(range(hidden_blocks)):
+        x = _upsample(x, config.generator_filters * 2**block, 2, config)
+        x = _paper_normalize(x, config, layers.ReLU())
+    image = _upsample(x, config.channels, 2, config, activation="tanh")
+    if config.precision != "float32":
+        image = layers.Activation("linear", dtype="float32", name="to_float32")(image)
+    return keras.Model(noise, image, name="generator")
+
+
+def _build_paper_discriminator(config, base_size, hidden_blocks):
+    image = keras.Input(shape=config.image_shape, name="image")
+    x = image
+    for block in range(hidden_blocks + 1):
+        x = layers.Conv2D(config.discriminator_filters * 2**block, config.kernel_size,
+                          strides=2, padding="same", use_bias=False,
+                          kernel_initializer=_kernel_init(config))(x)
+        activation = layers.LeakyReLU(negative_slope=config.leaky_relu_slope)
+        # No BatchNorm on D's input layer (Radford et al., section 3).
+        x = activation(x) if block == 0 else _paper_normalize(x, config, activation)
+        if config.dropout_rate:
+            x = Dropout(config.dropout_rate)(x)
+    # The 4x4 (7x7 at 28x28) valid convolution: base_size -> 1. Its output is
+    # the logit; the loss applies the sigmoid (PyTorch's example ends in Sigmoid).
+    x = layers.Conv2D(1, base_size, padding="valid", use_bias=False, dtype="float32",
+                      kernel_initializer=_kernel_init(config), name="logit_conv")(x)
+    logit = layers.Reshape((1,), dtype="float32", name="logit")(x)
+    return keras.Model(image, logit, name="discriminator")
+
+
+def _doublings(blocks):
+    """Stride-2 hidden blocks of a generator plan (its output layer is one more)."""
+    return sum(stride == 2 for _, stride in blocks)
+
+
+def _paper_normalize(x, config, activation):
+    gamma = ("ones" if config.init_stddev is None
+             else keras.initializers.RandomNormal(1.0, config.init_stddev))
+    x = layers.BatchNormalization(gamma_initializer=gamma, synchronized=config.sync_batchnorm,
+                                  **PAPER_BATCHNORM)(x)
+    return activation(x)

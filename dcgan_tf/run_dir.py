@@ -7,7 +7,9 @@
     <workdir>/losses.csv, losses.png
     <workdir>/metrics.csv        sample quality every --eval_every epochs
     <workdir>/tensorboard/       event files
-    <workdir>/generator/         the exported SavedModel
+    <workdir>/real_vs_fake.png   real training images beside the latest frame
+    <workdir>/generator/         the exported generator (SavedModel)
+    <workdir>/discriminator/     the exported discriminator (SavedModel)
 """
 
 import os
@@ -23,8 +25,9 @@ def path(config, *parts):
 
 # Everything a run writes, and so everything --overwrite removes. Other files a
 # user keeps in the workdir are left alone.
-ARTIFACTS = ("config.json", "checkpoints", "samples", "progress.gif", "losses.csv",
-             "losses.png", "metrics.csv", "tensorboard", "generator")
+ARTIFACTS = ("config.json", "checkpoints", "samples", "progress.gif", "real_vs_fake.png",
+             "losses.csv", "losses.png", "metrics.csv", "tensorboard", "generator",
+             "discriminator")
 
 
 def differences(config):

@@ -18,9 +18,8 @@ import logging
 import os
 
 import numpy as np
-from tqdm import tqdm
 
-from dcgan_tf import export, files, visualize
+from dcgan_tf import chunks, export, files, visualize
 from dcgan_tf.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -156,11 +155,9 @@ def generate_images(loaded, noise, batch_size=256):
     noise = np.asarray(noise, dtype=np.float32)
     leading_shape = noise.shape[:-1]
     rows = noise.reshape(-1, noise.shape[-1])
-    starts = range(0, len(rows), batch_size)
-    chunks = [loaded.serve(rows[start:start + batch_size]).numpy()
-              for start in tqdm(starts, desc="Generating", unit="batch",
-                                disable=len(starts) <= 1, dynamic_ncols=True)]
-    images = np.concatenate(chunks) if chunks else np.zeros((0, *loaded.image_shape))
+    images = chunks.map_in_chunks(loaded.serve, rows, batch_size, "Generating")
+    if images is None:
+        images = np.zeros((0, *loaded.image_shape))
     return images.astype(np.float32).reshape(*leading_shape, *loaded.image_shape)
 
 

@@ -13,6 +13,9 @@ control flow that runs per replica.
      statistics the forward pass changed. Every replica takes the same branch.
 """
 
+import dataclasses
+import functools
+
 import tensorflow as tf
 
 from dcgan_tf import losses
@@ -46,6 +49,36 @@ class LossScale(tf.Module):
                          tf.where(grow, self.scale * 2.0, self.scale))
         self.scale.assign(scale)
         self.good_steps.assign(tf.where(grow, tf.constant(0, tf.int64), good_steps))
+
+
+@dataclasses.dataclass(frozen=True)
+class StepParts:
+    """Everything one training step touches, passed in explicitly (no globals).
+
+    Attributes:
+        networks: ((generator, generator_optimizer), (discriminator,
+            discriminator_optimizer)).
+        noise_rng: tf.random.Generator the step draws its noise from.
+        gan_loss: losses.GanLoss.
+        scales: (generator, discriminator) LossScale under float16, else (None, None).
+        statistics: the float non-trainable variables (BatchNorm's moving
+            statistics) a forward pass changes, put back after a bad step.
+        ema_generator: None, or the generator average (see update_average).
+        ema_decay: the average's decay.
+        strategy: the tf.distribute.Strategy the variables live under.
+    """
+    networks: tuple
+    noise_rng: tf.random.Generator
+    gan_loss: losses.GanLoss
+    scales: tuple
+    statistics: list
+    ema_generator: object
+    ema_decay: float
+    strategy: tf.distribute.Strategy
+
+    @property
+    def generator(self):
+        return self.networks[0][0]
 
 
 def make_train_step(generator, discriminator, generator_optimizer,
@@ -88,90 +121,115 @@ def make_train_step(generator, discriminator, generator_optimizer,
         (mean D(x)), fake_score (mean D(G(z))), each averaged over replicas, and
         the bool scalar finite.
     """
-    distributed = strategy is not None
-    strategy = strategy or tf.distribute.get_strategy()
-    noise_dim = generator.input_shape[-1]
-    gan_loss = gan_loss or losses.get()
-    # BatchNorm's moving statistics change during the forward pass, before the
-    # losses can be checked, so they are copied first and put back on a bad step.
-    statistics = [variable for variable in (generator.non_trainable_variables
-                                            + discriminator.non_trainable_variables)
-                  if "float" in variable.dtype]
-    networks = ((generator, generator_optimizer), (discriminator, discriminator_optimizer))
-    scales = loss_scales or (None, None)
-
-    def compute(real_images):
-        """Phase 1, per replica."""
-        saved_statistics = [tf.identity(v) for v in statistics]
-        noise = noise_rng.normal([tf.shape(real_images)[0], noise_dim])
-        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            fake_images = generator(noise, training=True)
-            real_logits = tf.cast(discriminator(real_images, training=True), tf.float32)
-            fake_logits = tf.cast(discriminator(fake_images, training=True), tf.float32)
-            generator_loss = gan_loss.generator(fake_logits)
-            discriminator_loss = gan_loss.discriminator(real_logits, fake_logits)
-            # Each replica's loss is a mean over its share of the batch; the
-            # optimizers sum gradients over replicas, so this makes the sum the
-            # gradient of the mean over the global batch.
-            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-            scaled = [loss / replicas * (scale.scale if scale else 1.0)
-                      for loss, scale in zip((generator_loss, discriminator_loss), scales)]
-        gradients = []
-        for tape, loss, (model, _), scale in zip((generator_tape, discriminator_tape), scaled,
-                                                  networks, scales):
-            grads = tape.gradient(loss, model.trainable_variables)
-            gradients.append([g / scale.scale for g in grads] if scale else grads)
-        losses_finite = _all_finite([generator_loss, discriminator_loss])
-        overflows = [tf.logical_not(_all_finite(grads)) for grads in gradients]
-        metrics = {
-            "generator_loss": generator_loss,
-            "discriminator_loss": discriminator_loss,
-            "real_score": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "fake_score": tf.reduce_mean(tf.sigmoid(fake_logits)),
-        }
-        # Counted as floats so that a sum over replicas says whether any had one.
-        flags = [tf.cast(tf.logical_not(losses_finite), tf.float32)] + [
-            tf.cast(overflow, tf.float32) for overflow in overflows]
-        return metrics, gradients, saved_statistics, flags
-
-    def apply(gradients):
-        """Phase 2, per replica: the optimizers all-reduce the gradients."""
-        for (model, optimizer), grads in zip(networks, gradients):
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
-
-    def restore(variable, value):
-        return variable.assign(value)
-
-    def train_step(real_images):
-        metrics, gradients, saved_statistics, flags = strategy.run(compute, args=(real_images,))
-        bad_losses, *overflows = [strategy.reduce("SUM", flag, axis=None) > 0
-                                  for flag in flags]
-        if tf.logical_not(bad_losses | tf.reduce_any(overflows)):
-            strategy.run(apply, args=(gradients,))
-            if ema_generator is not None:
-                update_average(ema_generator, generator, ema_decay,
-                               generator_optimizer.iterations)
-        else:
-            for variable, value in zip(statistics, saved_statistics):
-                # The tf.Variable inside the Keras variable (a distributed one
-                # under a strategy), restored replica by replica.
-                strategy.extended.update(variable.value, restore, args=(value,))
-        # An overflow is expected now and then under float16 loss scaling and only
-        # lowers the scale; with no scaling left to lower, it is a real failure.
-        finite = tf.logical_not(bad_losses)
-        for scale, overflow in zip(scales, overflows):
-            if scale is None:
-                finite &= tf.logical_not(overflow)
-            else:
-                scale.update(overflow & tf.logical_not(bad_losses))
-                finite &= tf.logical_not(overflow) | (scale.scale >= 1.0)
-        result = {name: strategy.reduce("MEAN", metrics[name], axis=None) for name in METRICS}
-        result["finite"] = finite
-        return result
-
-    if distributed and jit_compile:
+    if strategy is not None and jit_compile:
         raise ValueError("jit_compile works with the default strategy only.")
-    return tf.function(train_step, jit_compile=jit_compile or None)
+    parts = StepParts(
+        networks=((generator, generator_optimizer), (discriminator, discriminator_optimizer)),
+        noise_rng=noise_rng, gan_loss=gan_loss or losses.get(),
+        scales=tuple(loss_scales or (None, None)),
+        # BatchNorm's moving statistics change during the forward pass, before the
+        # losses can be checked, so they are copied first and put back on a bad step.
+        statistics=[variable for variable in (generator.non_trainable_variables
+                                              + discriminator.non_trainable_variables)
+                    if "float" in variable.dtype],
+        ema_generator=ema_generator, ema_decay=ema_decay,
+        strategy=strategy or tf.distribute.get_strategy())
+    return tf.function(functools.partial(train_step, parts), jit_compile=jit_compile or None)
+
+
+def train_step(parts, real_images):
+    """One step on a (distributed) batch: phase 1 on every replica, then phase 2."""
+    strategy = parts.strategy
+    metrics, gradients, saved_statistics, flags = strategy.run(
+        compute_gradients, args=(parts, real_images))
+    bad_losses, *overflows = [strategy.reduce("SUM", flag, axis=None) > 0 for flag in flags]
+    if tf.logical_not(bad_losses | tf.reduce_any(overflows)):
+        strategy.run(apply_gradients, args=(parts, gradients))
+        if parts.ema_generator is not None:
+            generator_optimizer = parts.networks[0][1]
+            update_average(parts.ema_generator, parts.generator, parts.ema_decay,
+                           generator_optimizer.iterations)
+    else:
+        put_back_statistics(parts, saved_statistics)
+    result = {name: strategy.reduce("MEAN", metrics[name], axis=None) for name in METRICS}
+    result["finite"] = step_finite(parts, bad_losses, overflows)
+    return result
+
+
+def compute_gradients(parts, real_images):
+    """Phase 1, per replica: forward pass, losses, gradients, and failure flags.
+
+    Returns:
+        (metrics, gradients, saved_statistics, flags): the METRICS scalars, one
+        gradient list per network (unscaled), the statistics before the forward
+        pass, and float32 flags [non-finite losses, generator overflow,
+        discriminator overflow], floats so that a sum over replicas says whether
+        any replica had one.
+    """
+    (generator, _), (discriminator, _) = parts.networks
+    saved_statistics = [tf.identity(v) for v in parts.statistics]
+    noise = parts.noise_rng.normal([tf.shape(real_images)[0], generator.input_shape[-1]])
+    with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+        fake_images = generator(noise, training=True)
+        real_logits = tf.cast(discriminator(real_images, training=True), tf.float32)
+        fake_logits = tf.cast(discriminator(fake_images, training=True), tf.float32)
+        generator_loss = parts.gan_loss.generator(fake_logits)
+        discriminator_loss = parts.gan_loss.discriminator(real_logits, fake_logits)
+        # Each replica's loss is a mean over its share of the batch; the
+        # optimizers sum gradients over replicas, so this makes the sum the
+        # gradient of the mean over the global batch.
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        scaled = [loss / replicas * (scale.scale if scale else 1.0)
+                  for loss, scale in zip((generator_loss, discriminator_loss), parts.scales)]
+    gradients = []
+    for tape, loss, (model, _), scale in zip((generator_tape, discriminator_tape), scaled,
+                                              parts.networks, parts.scales):
+        grads = tape.gradient(loss, model.trainable_variables)
+        gradients.append([g / scale.scale for g in grads] if scale else grads)
+    losses_finite = _all_finite([generator_loss, discriminator_loss])
+    metrics = {
+        "generator_loss": generator_loss,
+        "discriminator_loss": discriminator_loss,
+        "real_score": tf.reduce_mean(tf.sigmoid(real_logits)),
+        "fake_score": tf.reduce_mean(tf.sigmoid(fake_logits)),
+    }
+    flags = [tf.cast(tf.logical_not(losses_finite), tf.float32)] + [
+        tf.cast(tf.logical_not(_all_finite(grads)), tf.float32) for grads in gradients]
+    return metrics, gradients, saved_statistics, flags
+
+
+def apply_gradients(parts, gradients):
+    """Phase 2, per replica: the optimizers all-reduce the gradients and apply them."""
+    for (model, optimizer), grads in zip(parts.networks, gradients):
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+
+def put_back_statistics(parts, saved_statistics):
+    """After a bad step: BatchNorm's statistics as they were before its forward pass."""
+    for variable, value in zip(parts.statistics, saved_statistics):
+        # The tf.Variable inside the Keras variable (a distributed one under a
+        # strategy), restored replica by replica.
+        parts.strategy.extended.update(variable.value, _assign, args=(value,))
+
+
+def step_finite(parts, bad_losses, overflows):
+    """Whether the step counts as finite, updating float16 loss scales on the way.
+
+    An overflow is expected now and then under float16 loss scaling and only
+    lowers the scale; with no scaling left to lower, it is a real failure.
+    """
+    finite = tf.logical_not(bad_losses)
+    for scale, overflow in zip(parts.scales, overflows):
+        if scale is None:
+            finite &= tf.logical_not(overflow)
+        else:
+            scale.update(overflow & tf.logical_not(bad_losses))
+            finite &= tf.logical_not(overflow) | (scale.scale >= 1.0)
+    return finite
+
+
+def _assign(variable, value):
+    return variable.assign(value)
 
 
 def make_train_loop(train_step):

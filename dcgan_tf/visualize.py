@@ -7,7 +7,7 @@ import numpy as np
 # A bare Figure draws into files without pyplot, so importing dcgan_tf leaves the user's
 # matplotlib backend (a notebook's inline plots, a GUI window) as it was.
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from dcgan_tf import files
 
@@ -44,6 +44,29 @@ def image_grid(images, padding=2):
         grid[top:top + height, left:left + width] = image
     scale = max(1, math.ceil(MIN_GRID_WIDTH / grid.shape[1]))
     return grid.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def side_by_side(real_grid, fake_grid, gap=8, header=16):
+    """Two grids from image_grid next to each other, headed "real" and "generated".
+
+    Args:
+        real_grid, fake_grid: uint8 [H, W, C] with the same C (heights may differ).
+
+    Returns:
+        uint8 [header + max(H), W_real + gap + W_fake, C], on white.
+    """
+    height = max(real_grid.shape[0], fake_grid.shape[0])
+    width = real_grid.shape[1] + gap + fake_grid.shape[1]
+    canvas = np.full((header + height, width, real_grid.shape[2]), 255, np.uint8)
+    canvas[header:header + real_grid.shape[0], :real_grid.shape[1]] = real_grid
+    canvas[header:header + fake_grid.shape[0], real_grid.shape[1] + gap:] = fake_grid
+    picture = Image.fromarray(canvas[..., 0] if canvas.shape[2] == 1 else canvas)
+    draw = ImageDraw.Draw(picture)
+    fill = 0 if canvas.shape[2] == 1 else (0, 0, 0)
+    draw.text((2, 2), "real", fill=fill)
+    draw.text((real_grid.shape[1] + gap + 2, 2), "generated", fill=fill)
+    result = np.asarray(picture)
+    return result[..., np.newaxis] if result.ndim == 2 else result
 
 
 def save_png(path, image):

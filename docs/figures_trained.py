@@ -31,8 +31,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from dcgan_tf import (config as config_lib, data, history as history_lib, run_dir, training,
-                      visualize)
+from dcgan_tf import config as config_lib, data, loop, recorder, run_dir, training, visualize
+from dcgan_tf.state import TrainState
+from dcgan_tf.train_step import METRICS
 from figures_common import (log_spectrum_image, markdown_table, mean_power_spectrum,
                             nyquist_to_median, save_figure, save_palette_png)
 
@@ -105,52 +106,37 @@ def balanced_run(workdir, quick, seed):
     snapshots = {}
     for step in budget.snapshot_steps:
         training.train(dataclasses.replace(cfg, max_steps=step))  # Resumes where it stopped.
-        state = training.create_state(cfg)
+        state = TrainState.create(cfg)
         checkpoint = tf.train.latest_checkpoint(run_dir.path(cfg, "checkpoints"))
         state.restore(checkpoint).assert_existing_objects_matched()
         snapshots[step] = state
-    history = history_lib.read_history(run_dir.path(cfg, "losses.csv"), last_step)
+    losses = recorder.losses_log(cfg).load(last_step)
+    history = {name: losses.column(name) for name in recorder.LOSS_FIELDS}
     return Run(cfg, budget, snapshots, history, digits, unseen)
 
 
-def variant_run(run, steps, discriminator_learning_rate=None, **changes):
-    """Trains like training.train from the balanced run's start, with one change.
+def variant_run(run, steps, **changes):
+    """Trains with dcgan_tf.loop.run from the balanced run's start, with one change.
 
     The same seed, so the same initial weights, noise and batches as the balanced
-    run (training.create_state, data.make_dataset), and the same compiled step
-    (training.build_train_steps); nothing is written.
+    run, and the loop train() runs; nothing is written.
 
     Args:
         run: the balanced Run.
         steps: steps to train.
-        discriminator_learning_rate: None = the config's; else D gets its own Adam
-            with this rate (the Config has one rate for both networks).
         **changes: Config fields to change, e.g. upsample="resize".
 
     Returns:
-        (state, history): the tf.train.Checkpoint of training.create_state after
-        `steps` steps, and a dict of lists, one value per step, for every metric
-        of losses.csv (generator_loss, ..., fake_score).
+        (state, history): the TrainState after `steps` steps, and a dict of
+        lists, one value per step, for every metric of losses.csv
+        (generator_loss, ..., fake_score).
     """
     cfg = dataclasses.replace(run.config, **changes)
     keras.utils.set_random_seed(cfg.seed)  # What train() does first.
-    images = tf.convert_to_tensor(data.load_images(cfg).images)
-    state = training.create_state(cfg)
-    if discriminator_learning_rate:
-        state.discriminator_optimizer = keras.optimizers.Adam(discriminator_learning_rate,
-                                                              beta_1=cfg.beta_1)
-        state.discriminator_optimizer.build(state.discriminator.trainable_variables)
-    train_steps = training.build_train_steps(cfg, state)  # make_train_step, compiled.
-    steps_per_epoch = len(images) // cfg.batch_size
-    metrics = []
-    for epoch in range(math.ceil(steps / steps_per_epoch)):
-        count = min(steps_per_epoch, steps - epoch * steps_per_epoch)
-        batches = iter(data.make_dataset(images, cfg.batch_size, cfg.buffer_size, cfg.seed,
-                                         epoch).take(count))
-        for _ in range(count):  # One step per call, as train() with --steps_per_call=1.
-            metrics.append(train_steps(batches, tf.constant(1, tf.int32)))
-    return state, {name: [float(m[name][0]) for m in metrics]
-                   for name in history_lib.FIELDS[2:]}
+    state = TrainState.create(cfg)
+    history = loop.run(state, cfg, data.load_images(cfg).images, until_step=steps,
+                       show_progress=False)
+    return state, {name: history[name].tolist() for name in METRICS}
 
 
 # Q3 ------------------------------------------------------------------------------------
@@ -167,8 +153,8 @@ def step_time(out_dir, quick, seed):
     steps = {}
     for batch_size in budget.batch_sizes:
         keras.utils.set_random_seed(seed)
-        state = training.create_state(dataclasses.replace(cfg, batch_size=batch_size))
-        train_steps = training.build_train_steps(cfg, state)  # What train() runs.
+        state = TrainState.create(dataclasses.replace(cfg, batch_size=batch_size))
+        train_steps = loop.build_train_steps(cfg, state)  # What train() runs.
         batches = iter(tf.data.Dataset.from_tensors(images[:batch_size]).repeat())
         steps[batch_size] = functools.partial(train_steps, batches, tf.constant(1, tf.int32))
         for _ in range(2):  # The first call traces and compiles the step.
@@ -255,7 +241,7 @@ def dead_units(out_dir, quick, seed, run):
     numbers, rows = {}, {}
     for name, (cfg, trained) in cases.items():
         keras.utils.set_random_seed(cfg.seed)
-        untrained = training.create_state(cfg)  # The weights both runs started from.
+        untrained = TrainState.create(cfg)  # The weights both runs started from.
         for network in ("discriminator", "generator"):
             fractions = [_never_positive(state, network, noise, real)
                          for state in (untrained, trained)]
@@ -341,14 +327,14 @@ def _never_positive(state, network, noise, real):
 
 
 def _slice(history, steps):
-    return {name: history[name][:steps] for name in history_lib.FIELDS[2:]}
+    return {name: history[name][:steps] for name in METRICS}
 
 
 def _last_epoch_means(history, steps, run):
     """Means over the last epoch (or all steps, if fewer) up to `steps`."""
     window = min(steps, run.budget.num_images // run.config.batch_size)
     return {name: float(np.mean(history[name][steps - window:steps]))
-            for name in history_lib.FIELDS[2:]}
+            for name in METRICS}
 
 
 # Q6 ------------------------------------------------------------------------------------
@@ -421,7 +407,7 @@ def checkerboard_trained(out_dir, quick, seed, run):
     numbers, rows, pictures = {}, [], {}
     for mode, generator in trained.items():
         keras.utils.set_random_seed(run.config.seed)  # The weights both runs started from.
-        untrained = training.create_state(dataclasses.replace(run.config, upsample=mode))
+        untrained = TrainState.create(dataclasses.replace(run.config, upsample=mode))
         spectra = []
         for model in (untrained.generator, generator):
             # BatchNorm in training mode, as in Q7's untrained table.
@@ -477,7 +463,7 @@ def reading_a_run(out_dir, quick, seed, run):
     for epoch in np.unique(epochs):
         chosen = epochs == epoch
         means = {name: float(np.mean(np.asarray(history[name])[chosen]))
-                 for name in history_lib.FIELDS[2:]}
+                 for name in METRICS}
         numbers[f"epoch_{epoch}"] = means
         steps = np.asarray(history["step"])[chosen]
         rows.append([epoch, f"{steps[0]}-{steps[-1]}", f"{means['discriminator_loss']:.2f}",

@@ -2,7 +2,7 @@
 
 Flags only: they build a `dcgan_tf.classifiers.TrainingConfig` per dataset and hand
 it to `dcgan_tf.classifiers`. By default the weights and a JSON record of their test
-accuracy replace the ones shipped in `dcgan_tf/data/classifiers/`; the same seed on
+accuracy replace the ones shipped in `dcgan_tf/assets/classifiers/`; the same seed on
 the same TensorFlow build repeats them, so the shipped files can be checked.
 """
 

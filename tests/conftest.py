@@ -1,6 +1,8 @@
 """Shared fixtures: IDX files as MNIST ships them, and small real-digit datasets."""
 
+import csv
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -42,3 +44,26 @@ def mnist_npz(tmp_path_factory):
         return made[count]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(mnist_npz):
+    """96 real digits: 3 steps per epoch at batch 32, so epochs end quickly."""
+    return mnist_npz(96)
+
+
+def small_config(data_dir, workdir, **overrides):
+    """A Config for a few quick steps on `data_dir`: tiny noise, 4-image frames,
+    no download, and no XLA (compiling costs more than a few steps train)."""
+    from dcgan_tf import config  # Imported here: TensorFlow loads only for tests using it.
+
+    settings = dict(data_dir=str(data_dir), workdir=str(workdir), download=False,
+                    batch_size=32, epochs=2, num_examples_to_generate=4, noise_dim=16,
+                    jit_compile=False)
+    return config.Config(**{**settings, **overrides})
+
+
+def read_log(workdir, name="losses.csv"):
+    """The rows of a run's CSV log (losses.csv or metrics.csv), as dicts of strings."""
+    with open(os.path.join(str(workdir), name), newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

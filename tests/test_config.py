@@ -206,7 +206,8 @@ def test_resume_differences_lists_exactly_the_differing_fields():
 _CHANGED_RESUME_VALUES = dict(dataset="cifar10", image_size=64, channels=3, batch_size=8,
                               noise_dim=10, upsample="resize", kernel_size=3,
                               init_stddev=None, leaky_relu_slope=0.1, dropout_rate=0.5,
-                              precision="mixed_float16")
+                              precision="mixed_float16", architecture="dcgan_paper",
+                              generator_filters=32, discriminator_filters=16)
 
 
 def test_resume_fields_test_table_covers_every_field():

@@ -1,7 +1,6 @@
 """--strategy: MirroredStrategy on two logical CPUs, and two multi-worker
 processes on 127.0.0.1, each trained, checkpointed and resumed."""
 
-import csv
 import json
 import os
 import socket
@@ -12,6 +11,7 @@ import pytest
 
 from dcgan_tf import config, distribute, training
 from dcgan_tf.errors import InputError
+from conftest import read_log
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = ("--batch_size=16", "--num_examples_to_generate=4", "--noise_dim=16", "--epochs=1")
@@ -22,8 +22,7 @@ def _environment(**extra):
 
 
 def _steps(workdir):
-    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
-        return [int(row["step"]) for row in csv.DictReader(f)]
+    return [int(row["step"]) for row in read_log(workdir)]
 
 
 def _run(args, **environment):

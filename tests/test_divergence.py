@@ -1,13 +1,13 @@
 """A non-finite loss: what --nan_policy does, injected through a poisoned batch."""
 
-import csv
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, training
+from dcgan_tf import data, loop, training
+from conftest import read_log, small_config
+from dcgan_tf.state import TrainState
 
 STEPS_PER_EPOCH = 3  # 96 images at batch 32.
 
@@ -32,14 +32,10 @@ def poison_batches(monkeypatch):
 
 
 def _config(mnist_npz, workdir, **overrides):
-    settings = dict(data_dir=mnist_npz(96), workdir=str(workdir), download=False,
-                    batch_size=32, epochs=2, num_examples_to_generate=4, noise_dim=16)
-    return config.Config(**{**settings, **overrides})
+    return small_config(mnist_npz(96), workdir, **{"jit_compile": None, **overrides})
 
 
-def _losses(workdir):
-    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
-        return list(csv.DictReader(f))
+_losses = read_log
 
 
 def test_train_nan_stop_raises_and_keeps_last_good_checkpoint_and_artifacts(
@@ -62,7 +58,7 @@ def test_train_nan_skip_skips_bad_batches_and_finishes_with_finite_weights(
     losses = [float(row["discriminator_loss"]) for row in _losses(tmp_path)]
     assert [step for step, loss in enumerate(losses, 1) if not np.isfinite(loss)] == [2, 5]
     assert "Step 2: non-finite" in caplog.text and "Step 5: non-finite" in caplog.text
-    state = training.create_state(result.config)
+    state = TrainState.create(result.config)
     state.restore(tf.train.latest_checkpoint(str(tmp_path / "checkpoints")))
     assert all(np.isfinite(v.numpy()).all() for v in state.generator.weights
                if "float" in v.dtype)
@@ -70,7 +66,7 @@ def test_train_nan_skip_skips_bad_batches_and_finishes_with_finite_weights(
 
 def test_train_nan_skip_stops_after_too_many_bad_steps_in_a_row(
         mnist_npz, tmp_path, poison_batches, monkeypatch):
-    monkeypatch.setattr(training, "MAX_CONSECUTIVE_SKIPS", 4)
+    monkeypatch.setattr(loop, "MAX_CONSECUTIVE_SKIPS", 4)
     poison_batches({0, 1, 2})  # Every batch.
     with pytest.raises(training.TrainingDiverged, match="after 4 such steps in a row"):
         training.train(_config(mnist_npz, tmp_path, nan_policy="skip"))

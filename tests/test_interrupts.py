@@ -1,6 +1,5 @@
 """Interrupting `train.py` for real: Ctrl-C, SIGTERM and kill -9, then resuming."""
 
-import csv
 import os
 import signal
 import subprocess
@@ -9,18 +8,19 @@ import time
 
 import pytest
 import tensorflow as tf
+from conftest import read_log
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def tiny_npz(mnist_npz):
+def digits_256(mnist_npz):
     return mnist_npz(256)  # 8 steps per epoch at batch 32.
 
 
-def _command(tiny_npz, workdir, *extra):
-    return [sys.executable, "train.py", f"--data_dir={tiny_npz}", f"--workdir={workdir}",
+def _command(digits_256, workdir, *extra):
+    return [sys.executable, "train.py", f"--data_dir={digits_256}", f"--workdir={workdir}",
             "--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4",
             "--checkpoint_every=2", "--nojit_compile", *extra]
 
@@ -37,8 +37,7 @@ def _start_and_wait_for_checkpoint(command, workdir, timeout=120):
 
 
 def _steps_in_losses(workdir):
-    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
-        return [int(row["step"]) for row in csv.DictReader(f)]
+    return [int(row["step"]) for row in read_log(workdir)]
 
 
 def _checkpoint_step(workdir):
@@ -49,9 +48,9 @@ def _checkpoint_step(workdir):
 @pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
                                                     (signal.SIGTERM, 143)])
 def test_train_cli_signal_saves_current_step_and_exits_with_convention(
-        tiny_npz, tmp_path, signal_number, status):
+        digits_256, tmp_path, signal_number, status):
     workdir = tmp_path / "run"
-    process = _start_and_wait_for_checkpoint(_command(tiny_npz, workdir, "--epochs=1000"),
+    process = _start_and_wait_for_checkpoint(_command(digits_256, workdir, "--epochs=1000"),
                                              workdir)
     process.send_signal(signal_number)
     _, stderr = process.communicate(timeout=120)
@@ -64,9 +63,9 @@ def test_train_cli_signal_saves_current_step_and_exits_with_convention(
         assert (workdir / name).exists(), name
 
 
-def test_train_cli_kill_9_then_rerun_resumes_from_last_checkpoint(tiny_npz, tmp_path):
+def test_train_cli_kill_9_then_rerun_resumes_from_last_checkpoint(digits_256, tmp_path):
     workdir = tmp_path / "run"
-    command = _command(tiny_npz, workdir, "--epochs=3")  # 24 steps.
+    command = _command(digits_256, workdir, "--epochs=3")  # 24 steps.
     process = _start_and_wait_for_checkpoint(command, workdir)
     process.kill()
     process.communicate(timeout=60)

@@ -1,33 +1,20 @@
 """Sample quality measured during training: train(..., eval_every=N) and metrics.csv."""
 
-import csv
+import functools
 import os
 
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, quality_log, training
+from dcgan_tf import quality_log, recorder, training
 from dcgan_tf.errors import InputError
+from conftest import read_log, small_config
 
 NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch.
 
 
-@pytest.fixture(scope="module")
-def tiny_npz(mnist_npz):
-    return mnist_npz(NUM_IMAGES)
-
-
-def _config(tiny_npz, workdir, **overrides):
-    settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=32,
-                    epochs=2, num_examples_to_generate=4, noise_dim=16, eval_every=1,
-                    eval_samples=20,
-                    jit_compile=False)  # Compiling buys nothing in a few steps.
-    return config.Config(**{**settings, **overrides})
-
-
-def _rows(workdir):
-    with open(os.path.join(workdir, "metrics.csv"), newline="") as f:
-        return list(csv.DictReader(f))
+_config = functools.partial(small_config, eval_every=1, eval_samples=20)
+_rows = functools.partial(read_log, name="metrics.csv")
 
 
 def _tensorboard_tags(workdir):
@@ -80,8 +67,7 @@ def test_train_eval_every_without_feature_network_refused_before_writing(tiny_np
     assert not (tmp_path / "run").exists()
 
 
-def test_read_rows_other_columns_raises_input_error(tmp_path):
-    path = tmp_path / "metrics.csv"
-    path.write_text("step,loss\n1,2\n")
-    with pytest.raises(InputError, match="metrics"):
-        quality_log.read_rows(str(path), 10)
+def test_metrics_log_other_columns_raises_input_error(tiny_npz, tmp_path):
+    (tmp_path / "metrics.csv").write_text("step,loss\n1,2\n")
+    with pytest.raises(InputError, match="metrics.csv: not a dcgan_tf metrics file"):
+        recorder.metrics_log(_config(tiny_npz, tmp_path)).load(10)

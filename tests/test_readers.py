@@ -1,6 +1,7 @@
 """Tests for dcgan_tf.readers: IDX, .npz, CIFAR-10 batches and image folders."""
 
 import logging
+import os
 import pickle
 import struct
 
@@ -397,3 +398,12 @@ def test_read_image_folder_empty_raises_data_error_naming_folder(tmp_path):
         readers.read_image_folder(str(tmp_path), image_size=8, channels=3)
 
     assert str(tmp_path) in str(raised.value)
+
+
+def test_read_image_folder_real_jpegs_decode_as_pillow_does():
+    folder = os.path.join(os.path.dirname(__file__), "data", "photos")
+    images = readers.read_image_folder(folder, 64, 3)
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".jpg"))
+    assert images.shape == (len(names), 64, 64, 3) == (100, 64, 64, 3)
+    with Image.open(os.path.join(folder, names[0])) as first:
+        np.testing.assert_array_equal(images[0], np.asarray(first.convert("RGB")))

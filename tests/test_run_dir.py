@@ -7,13 +7,12 @@ import pytest
 
 from dcgan_tf import config, run_dir, training
 from dcgan_tf.errors import InputError
+from conftest import small_config
 
 
 def _config(mnist_npz, workdir, **overrides):
-    settings = dict(data_dir=mnist_npz(96), workdir=str(workdir), download=False,
-                    batch_size=32, epochs=1, max_steps=2, num_examples_to_generate=4,
-                    noise_dim=16, jit_compile=False)  # Compiling buys nothing in 2 steps.
-    return config.Config(**{**settings, **overrides})
+    settings = {"data_dir": mnist_npz(96), "epochs": 1, "max_steps": 2, **overrides}
+    return small_config(settings.pop("data_dir"), workdir, **settings)
 
 
 def test_differences_new_or_matching_workdir_is_empty(mnist_npz, tmp_path):

@@ -1,6 +1,6 @@
 """The speed levers: several steps per call, XLA, mixed precision."""
 
-import csv
+import functools
 import dataclasses
 import os
 
@@ -9,32 +9,26 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, models, training
+from dcgan_tf import config, data, loop, models, training
 from dcgan_tf.train_step import make_train_step
+from conftest import read_log, small_config
+from dcgan_tf.state import TrainState
 
 NUM_IMAGES = 96  # With batch_size 16: 6 steps per epoch.
 
 
-@pytest.fixture(scope="module")
-def tiny_npz(mnist_npz):
-    return mnist_npz(NUM_IMAGES)
-
-
-def _config(tiny_npz, workdir, **overrides):
-    settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=16,
-                    epochs=1, max_steps=5, num_examples_to_generate=4, noise_dim=16)
-    return config.Config(**{**settings, **overrides})
+_config = functools.partial(small_config, batch_size=16, epochs=1, max_steps=5,
+                            jit_compile=None)
 
 
 def _losses(workdir):
-    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_log(workdir)
     return np.array([[float(row[name]) for name in ("generator_loss", "discriminator_loss")]
                      for row in rows])
 
 
 def _generator_weights(cfg):
-    state = training.create_state(cfg)
+    state = TrainState.create(cfg)
     state.restore(tf.train.latest_checkpoint(os.path.join(cfg.workdir, "checkpoints")))
     return state.generator.get_weights()
 
@@ -104,7 +98,7 @@ def test_mixed_float16_run_exports_a_float32_generator(tiny_npz, tmp_path):
 
 
 def _float16_state():
-    return training.create_state(config.Config(image_size=28, channels=1, noise_dim=8,
+    return TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8,
                                                precision="mixed_float16"))
 
 
@@ -145,7 +139,7 @@ def test_float16_gradients_are_unscaled_before_the_update():
     for precision in ("float32", "mixed_float16"):
         keras.utils.set_random_seed(0)  # Same initial weights and noise.
         # No dropout: its masks are drawn in the compute dtype, so they would differ.
-        state = training.create_state(config.Config(image_size=28, channels=1, noise_dim=8,
+        state = TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8,
                                                     dropout_rate=0.0, precision=precision))
         optimizers = [keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1)]
         before = [v.numpy().copy() for v in state.generator.trainable_variables]
@@ -169,8 +163,8 @@ def test_float16_overflow_below_scale_one_is_a_failure():
 def test_train_loop_traces_once_for_new_epochs_and_step_counts(tiny_npz):
     cfg = config.Config(image_size=28, channels=1, noise_dim=8, batch_size=16,
                         jit_compile=False)
-    state = training.create_state(cfg)
-    train_steps = training.build_train_steps(cfg, state)
+    state = TrainState.create(cfg)
+    train_steps = loop.build_train_steps(cfg, state)
     images = tf.zeros([64, 28, 28, 1], tf.uint8)
     for epoch, steps in ((0, 1), (1, 3), (2, 2)):  # A new iterator, another count.
         batches = iter(data.make_dataset(images, 16, 0, seed=0, epoch=epoch))

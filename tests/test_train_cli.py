@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, training
+from dcgan_tf import config
+from dcgan_tf.state import TrainState
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -76,7 +77,7 @@ def test_train_cli_saved_model_reloads_without_dcgan_tf_and_matches_generator(sm
     served = np.load(tmp_path / "served.npy")
 
     saved = config.Config.from_json((workdir / "config.json").read_text())
-    state = training.create_state(saved)
+    state = TrainState.create(saved)
     state.restore(tf.train.latest_checkpoint(str(workdir / "checkpoints"))).expect_partial()
     expected = state.generator(noise, training=False).numpy()
     assert served.shape == (5, 28, 28, 1)

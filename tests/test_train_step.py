@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, losses, training
+from dcgan_tf import config, losses
 from dcgan_tf.train_step import make_train_step
+from dcgan_tf.state import TrainState
 
 
 @pytest.fixture
 def state():
-    return training.create_state(config.Config(image_size=28, channels=1, noise_dim=8))
+    return TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8))
 
 
 def _step(state):
@@ -82,7 +83,7 @@ def test_train_step_non_finite_batch_changes_no_weight_slot_or_statistic(state):
 
 @pytest.fixture
 def ema_state():
-    return training.create_state(config.Config(image_size=28, channels=1, noise_dim=8,
+    return TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8,
                                                ema_decay=0.999))
 
 

@@ -1,6 +1,5 @@
 """The training loop, in process: artifacts, resume, repeatability, workdir checks."""
 
-import csv
 import dataclasses
 import os
 
@@ -10,30 +9,18 @@ import tensorflow as tf
 
 from dcgan_tf import config, training, visualize
 from dcgan_tf.errors import InputError
+from conftest import read_log, small_config
+from dcgan_tf.state import TrainState
 
 NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch, so epochs end quickly.
 
 
-@pytest.fixture(scope="module")
-def tiny_npz(mnist_npz):
-    return mnist_npz(NUM_IMAGES)
-
-
-def _config(tiny_npz, workdir, **overrides):
-    # No XLA unless a test asks for the default (jit_compile=None): compiling the
-    # step costs more than the few steps these tests train.
-    settings = dict(data_dir=tiny_npz, workdir=str(workdir), download=False, batch_size=32,
-                    epochs=2, num_examples_to_generate=4, noise_dim=16, jit_compile=False)
-    return config.Config(**{**settings, **overrides})
-
-
-def _losses(workdir):
-    with open(os.path.join(workdir, "losses.csv"), newline="") as f:
-        return list(csv.DictReader(f))
+_config = small_config  # No XLA unless a test asks for the default (jit_compile=None).
+_losses = read_log
 
 
 def _restored_state(cfg):
-    state = training.create_state(cfg)
+    state = TrainState.create(cfg)
     state.restore(tf.train.latest_checkpoint(os.path.join(cfg.workdir, "checkpoints")))
     return state
 
@@ -60,7 +47,7 @@ def test_train_checkpoint_holds_models_optimizers_counters_and_noise(tiny_npz, t
     assert (int(state.step), int(state.epoch)) == (6, 2)
     assert int(state.generator_optimizer.iterations) == 6
     assert int(state.discriminator_optimizer.iterations) == 6
-    fresh = training.create_state(result.config)
+    fresh = TrainState.create(result.config)
     np.testing.assert_array_equal(state.progress_noise.numpy(), fresh.progress_noise.numpy())
 
 
@@ -165,7 +152,7 @@ def test_train_with_ema_exports_and_shows_the_average_not_the_generator(tiny_npz
 def test_train_ema_turned_on_when_resuming_starts_at_restored_generator(tiny_npz, tmp_path):
     training.train(_config(tiny_npz, tmp_path, max_steps=3))
     result = training.train(_config(tiny_npz, tmp_path, max_steps=4, ema_decay=0.5))
-    before = training.create_state(dataclasses.replace(result.config, ema_decay=0.0))
+    before = TrainState.create(dataclasses.replace(result.config, ema_decay=0.0))
     before.restore(str(tmp_path / "checkpoints" / "ckpt-3")).expect_partial()
     after = _restored_state(result.config)
     # One update from the step-3 generator, after n = 4 applied updates:

@@ -1,0 +1,41 @@
+"""Writes docs/flags.md, the table of train.py's flags, from the Config fields.
+
+    python scripts/write_flags_doc.py
+
+tests/test_flags.py fails when the page and the fields disagree.
+"""
+
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from dcgan_tf import config  # noqa: E402
+
+HEADER = """# train.py flags
+
+Every flag is a field of `dcgan_tf.config.Config`, with this text as its help
+(`python train.py --help` prints the same). Unset flags take the value of
+`--preset` (`dcgan` by default; the others where they differ are in brackets):
+
+{presets}
+
+Two flags are train.py's own: `--preset` (one of {names}) and `--overwrite`
+(discard the run already in `--workdir` and start from step 0).
+
+"""
+
+
+def main():
+    presets = "\n".join(f"- `{name}`: {source}" for name, source in
+                        config.PRESET_SOURCES.items())
+    text = HEADER.format(presets=presets, names=", ".join(config.PRESETS))
+    path = os.path.join(REPO, "docs", "flags.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + config.flags_markdown())
+    print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

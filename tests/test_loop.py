@@ -1,0 +1,93 @@
+"""The public loop, in memory: dcgan_tf.loop.run."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import read_log, small_config
+from dcgan_tf import data, loop, training
+from dcgan_tf.state import TrainState
+from dcgan_tf.train_step import METRICS
+
+
+class Events(loop.Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_metrics(self, state, values):
+        self.calls.append(("metrics", values["step"].tolist()))
+
+    def on_checkpoint_due(self, state):
+        self.calls.append(("checkpoint", int(state.step)))
+
+    def on_epoch_end(self, state):
+        self.calls.append(("epoch", int(state.epoch)))
+
+
+def _images(cfg):
+    return data.load_images(data.resolve(cfg)).images
+
+
+def test_run_trains_in_memory_and_writes_nothing(tiny_npz, tmp_path):
+    cfg = data.resolve(small_config(tiny_npz, tmp_path / "run"))
+    state = TrainState.create(cfg)
+    history = loop.run(state, cfg, _images(cfg), until_step=4, show_progress=False)
+    assert history["step"].tolist() == [1, 2, 3, 4]
+    assert set(history) == {"step", *METRICS}
+    assert all(np.isfinite(history[name]).all() for name in METRICS)
+    assert int(state.step) == 4 and int(state.epoch) == 1  # 3 steps per epoch.
+    assert not (tmp_path / "run").exists()
+
+
+def test_run_gives_the_losses_train_writes(tiny_npz, tmp_path):
+    cfg = small_config(tiny_npz, tmp_path / "run", max_steps=5)
+    result = training.train(cfg)
+    written = read_log(tmp_path / "run")
+    resolved = dataclasses.replace(result.config, workdir=str(tmp_path / "unused"))
+    keras.utils.set_random_seed(resolved.seed)  # As train() does first.
+    history = loop.run(TrainState.create(resolved), resolved, _images(resolved), 5,
+                       show_progress=False)
+    for name in METRICS:
+        np.testing.assert_allclose(history[name], [float(row[name]) for row in written],
+                                   rtol=1e-6)
+
+
+def test_run_resumes_mid_epoch_with_the_batches_of_an_unbroken_run(tiny_npz, tmp_path):
+    cfg = data.resolve(small_config(tiny_npz, tmp_path))
+    images = _images(cfg)
+    keras.utils.set_random_seed(cfg.seed)
+    unbroken = loop.run(TrainState.create(cfg), cfg, images, 5, show_progress=False)
+    keras.utils.set_random_seed(cfg.seed)  # The same initial weights.
+    state = TrainState.create(cfg)
+    first = loop.run(state, cfg, images, 2, show_progress=False)
+    second = loop.run(state, cfg, images, 5, show_progress=False)
+    np.testing.assert_array_equal(np.concatenate([first["step"], second["step"]]), [1, 2, 3, 4, 5])
+    np.testing.assert_allclose(second["generator_loss"], unbroken["generator_loss"][2:],
+                               rtol=1e-5)
+
+
+def test_run_tells_the_callback_metrics_checkpoints_and_epoch_ends(tiny_npz, tmp_path):
+    cfg = data.resolve(small_config(tiny_npz, tmp_path, checkpoint_every=2))
+    events = Events()
+    loop.run(TrainState.create(cfg), cfg, _images(cfg), 6, callback=events,
+             show_progress=False)
+    steps = [step for kind, values in events.calls if kind == "metrics" for step in values]
+    assert steps == [1, 2, 3, 4, 5, 6]  # Each step read back once, in order.
+    assert [call for call in events.calls if call[0] != "metrics"] == [
+        ("checkpoint", 2), ("epoch", 1), ("checkpoint", 4), ("epoch", 2)]
+
+
+def test_run_should_stop_ends_after_the_current_call(tiny_npz, tmp_path):
+    cfg = data.resolve(small_config(tiny_npz, tmp_path))
+    state = TrainState.create(cfg)
+    history = loop.run(state, cfg, _images(cfg), 6, should_stop=lambda: int(state.step) >= 2,
+                       show_progress=False)
+    assert history["step"].tolist() == [1, 2] and int(state.step) == 2
+
+
+def test_run_fewer_images_than_a_batch_is_an_error(tiny_npz, tmp_path):
+    cfg = data.resolve(small_config(tiny_npz, tmp_path))
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        loop.run(TrainState.create(cfg), cfg, _images(cfg)[:10], 2, show_progress=False)
