@@ -66,7 +66,7 @@ CONFIGURATIONS = {
     "label smoothing 0.1": BASE + ("--label_smoothing=0.1",),
     "hinge loss": BASE + ("--loss=hinge",),
     "least squares loss": BASE + ("--loss=least_squares",),
-    "paper architecture": BASE + ("--architecture=dcgan_paper",),
+    "pytorch preset": ("--preset=pytorch",),
 }
 METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
     ("Fréchet ↓", "frechet", "{:.1f}"),
