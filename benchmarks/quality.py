@@ -104,14 +104,18 @@ def run_one(name, epochs, seed, runs_dir, core):
     start = time.time()
     with open(log, "a") as out:
         process = subprocess.Popen(pin + command, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            status = process.wait()
-        finally:  # Also on Ctrl-C: keep the time spent, so a resumed run adds to it.
-            with open(seconds_file, "w") as f:
-                f.write(f"{spent + time.time() - start:.1f}")
+        # The time spent so far is written every few seconds, so a benchmark that
+        # is killed and started again adds up every attempt's time.
+        while True:
+            try:
+                status = process.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                _write_seconds(seconds_file, spent + time.time() - start)
+    _write_seconds(seconds_file, spent + time.time() - start)
+    train_seconds = spent + time.time() - start
     if status:
         raise RuntimeError(f"{name} seed {seed}: train.py exited with {status}; see {log}")
-    train_seconds = spent + time.time() - start
     evaluation = os.path.join(workdir, "evaluation.json")
     subprocess.run(pin + [sys.executable, os.path.join(REPO, "evaluate.py"),
                           f"--model={workdir}/generator", f"--num={EVAL_SAMPLES}",
@@ -138,6 +142,12 @@ def run_one(name, epochs, seed, runs_dir, core):
         json.dump(result, f, indent=1, ensure_ascii=False)
     os.replace(result_path(name, epochs, seed) + ".tmp", result_path(name, epochs, seed))
     return result
+
+
+def _write_seconds(path, seconds):
+    with open(path + ".tmp", "w") as f:
+        f.write(f"{seconds:.1f}")
+    os.replace(path + ".tmp", path)
 
 
 def _flat(report):
