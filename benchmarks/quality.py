@@ -33,14 +33,18 @@ import os
 import platform
 import queue
 import shlex
+import shutil
 import subprocess
 import sys
 import time
+
+from quality_report import report, slug  # Beside this file.
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "benchmarks", "results", "quality")
 FIGURES = os.path.join(REPO, "docs", "figures", "quality")
 EVAL_SAMPLES = 10000
+SCREEN_EPOCHS = 10  # The budget every configuration is screened at.
 CURVE_SAMPLES = 2000
 
 # The lever screen: every lever alone on top of `base`, the dcgan preset at
@@ -77,10 +81,6 @@ METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
 )
 
 
-def slug(name):
-    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
-
-
 def result_path(name, epochs, seed, suffix="json"):
     return os.path.join(RESULTS, f"e{epochs}", slug(name), f"seed{seed}.{suffix}")
 
@@ -95,6 +95,14 @@ def train_command(name, epochs, seed, workdir):
 def run_one(name, epochs, seed, runs_dir, core):
     """Trains and measures one configuration and seed; writes its result files."""
     workdir = os.path.join(runs_dir, f"e{epochs}", slug(name), f"seed{seed}")
+    shorter = os.path.join(runs_dir, f"e{SCREEN_EPOCHS}", slug(name), f"seed{seed}")
+    continued = (epochs > SCREEN_EPOCHS and not os.path.exists(workdir)
+                 and os.path.exists(result_path(name, SCREEN_EPOCHS, seed))
+                 and os.path.isdir(shorter))
+    if continued:
+        # Resuming is exact (same losses as an unbroken run), so a longer budget
+        # continues the screened run; its time file carries the first part's time.
+        shutil.copytree(shorter, workdir)
     os.makedirs(workdir, exist_ok=True)
     pin = ["taskset", "-c", str(core)] if core is not None else []
     command = train_command(name, epochs, seed, workdir)
@@ -128,6 +136,7 @@ def run_one(name, epochs, seed, runs_dir, core):
         command=shlex.join(["python", "train.py", *command[2:]]).replace(workdir, "WORKDIR"),
         train_seconds=round(train_seconds, 1),
         cores="1 of 2 (two runs at once)" if core is not None else "all",
+        continued_from=f"e{SCREEN_EPOCHS}" if continued else None,
         cpu=_cpu_name(), date=time.strftime("%Y-%m-%d"),
         steps=_steps(workdir),
         config=json.load(open(os.path.join(workdir, "config.json"))),
@@ -227,7 +236,6 @@ def main():
             print(f"{name}: {' '.join(flags) or '(no flags)'}")
         return
     if args.report:
-        from quality_report import report  # Beside this file.
         print(report(RESULTS, FIGURES, CONFIGURATIONS, METRICS))
         return
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CONFIGURATIONS)

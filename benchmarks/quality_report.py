@@ -1,0 +1,89 @@
+"""The tables and pictures of `benchmarks/quality.py --report`, from its stored results."""
+
+import glob
+import json
+import os
+import statistics
+
+import numpy as np
+from PIL import Image
+
+
+def load_results(results_dir):
+    """{(epochs, name): [result dicts, by seed]} for every stored run."""
+    grouped = {}
+    for path in glob.glob(os.path.join(results_dir, "e*", "*", "seed*.json")):
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+        grouped.setdefault((result["epochs"], result["name"]), []).append(result)
+    for runs in grouped.values():
+        runs.sort(key=lambda r: r["seed"])
+    return grouped
+
+
+def cell(values, fmt):
+    """'mean ± sd (v1, v2, ...)', or the one value."""
+    shown = ", ".join(fmt.format(v) for v in values)
+    if len(values) == 1:
+        return shown
+    return (f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))} "
+            f"({shown})")
+
+
+def table(grouped, epochs, names, metrics):
+    heading = ["configuration", "flags", "seeds", *(m[0] for m in metrics), "min classes",
+               "train min/run", "steps"]
+    lines = ["| " + " | ".join(heading) + " |", "|" + " --- |" * len(heading)]
+    rows = [(name, grouped[(epochs, name)]) for name in names if (epochs, name) in grouped]
+    rows.sort(key=lambda row: statistics.mean(r["metrics"]["frechet"] for r in row[1]))
+    for name, runs in rows:
+        values = [cell([r["metrics"][key] for r in runs], fmt) for _, key, fmt in metrics]
+        minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
+        flags = " ".join(runs[0]["flags"]) or "(none)"
+        lines.append(
+            f"| {name} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
+            + " | ".join(values)
+            + f" | {min(r['metrics']['classes_covered'] for r in runs)} | {minutes:.1f} | "
+            f"{runs[0]['steps']} |")
+    floor = next(iter(grouped.values()))[0]["floor"]
+    lines.append("| real vs real (floor) | | | " + " | ".join(
+        fmt.format(floor[key]) for _, key, fmt in metrics) + f" | {floor['classes_covered']} | | |")
+    return "\n".join(lines)
+
+
+def seed_strip(runs, results_dir, gap=6):
+    """The final frames of each seed's run side by side, uint8 [H, W, C]."""
+    frames = []
+    for run in runs:
+        path = os.path.join(results_dir, f"e{run['epochs']}", slug(run["name"]),
+                            f"seed{run['seed']}.png")
+        image = np.asarray(Image.open(path).convert("L"))
+        frames.append(image)
+    height = max(f.shape[0] for f in frames)
+    pieces = []
+    for frame in frames:
+        pieces.append(np.pad(frame, ((0, height - frame.shape[0]), (0, gap)),
+                             constant_values=255))
+    return np.concatenate(pieces, axis=1)[:, :-gap]
+
+
+def report(results_dir, figures_dir, configurations, metrics):
+    """Markdown tables per budget, and one picture per configuration and budget."""
+    grouped = load_results(results_dir)
+    os.makedirs(figures_dir, exist_ok=True)
+    parts = []
+    for epochs in sorted({e for e, _ in grouped}):
+        names = [n for n in configurations if (epochs, n) in grouped]
+        parts.append(f"### {epochs} epochs\n\n{table(grouped, epochs, names, metrics)}\n")
+        for name in names:
+            strip = seed_strip(grouped[(epochs, name)], results_dir)
+            out = os.path.join(figures_dir, f"e{epochs}_{slug(name)}.png")
+            Image.fromarray(strip).save(out, optimize=True)
+            parts.append(f"- {name}: `{os.path.relpath(out, os.path.dirname(figures_dir))}`")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def slug(name):
+    """A configuration's name as a file name."""
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
