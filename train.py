@@ -21,11 +21,12 @@ from absl import flags, logging  # noqa: E402
 # No TensorFlow yet: --help and a mistyped flag answer at once; main() imports it.
 from dcgan_tf import cli  # noqa: E402
 from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import config_flags  # noqa: E402
 from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
 
 # Every setting is a Config field; its flag, with the field's help text, is made
 # here. Each flag is unset (None) unless given, so the preset decides the rest.
-for spec in config_lib.flag_specs():
+for spec in config_flags.flag_specs():
     text = f"{spec.help} Default: {spec.default_text.replace('`', '')}."
     if spec.kind == "enum":
         flags.DEFINE_enum(spec.name, None, [str(c) for c in spec.choices], text)
@@ -41,8 +42,8 @@ FLAGS = flags.FLAGS
 
 
 def config_from_flags():
-    values = {spec.name: FLAGS[spec.name].value for spec in config_lib.flag_specs()}
-    return config_lib.from_flag_values(FLAGS.preset, values)
+    values = {spec.name: FLAGS[spec.name].value for spec in config_flags.flag_specs()}
+    return config_flags.from_flag_values(FLAGS.preset, values)
 
 
 def main():

@@ -57,8 +57,9 @@ def seed_strip(runs, results_dir, gap=6):
     for run in runs:
         path = os.path.join(results_dir, f"e{run['epochs']}", slug(run["name"]),
                             f"seed{run['seed']}.png")
-        image = np.asarray(Image.open(path).convert("L"))
-        frames.append(image)
+        with Image.open(path) as frame:  # Enlarged for the run; half is plenty here.
+            frames.append(np.asarray(frame.convert("L").resize(
+                (frame.width // 2, frame.height // 2), Image.LANCZOS)))
     height = max(f.shape[0] for f in frames)
     pieces = []
     for frame in frames:

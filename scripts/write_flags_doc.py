@@ -11,7 +11,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from dcgan_tf import config  # noqa: E402
+from dcgan_tf import config, config_flags  # noqa: E402
 
 HEADER = """# train.py flags
 
@@ -33,7 +33,7 @@ def main():
     text = HEADER.format(presets=presets, names=", ".join(config.PRESETS))
     path = os.path.join(REPO, "docs", "flags.md")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text + config.flags_markdown())
+        f.write(text + config_flags.flags_markdown())
     print(f"Wrote {path}")
 
 

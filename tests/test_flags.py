@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dcgan_tf import config
+from dcgan_tf import config, config_flags
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS_DOC = os.path.join(REPO, "docs", "flags.md")
@@ -24,14 +24,14 @@ def test_every_config_field_has_help_and_a_flag_in_train_help():
 def test_docs_flags_md_is_the_generated_table():
     with open(FLAGS_DOC, encoding="utf-8") as f:
         text = f.read()
-    assert config.flags_markdown() in text, (
+    assert config_flags.flags_markdown() in text, (
         "docs/flags.md is out of date: run python scripts/write_flags_doc.py")
 
 
 def test_from_flag_values_unset_flags_take_the_preset():
-    tutorial = config.from_flag_values("tutorial", {"learning_rate": None, "epochs": 3})
+    tutorial = config_flags.from_flag_values("tutorial", {"learning_rate": None, "epochs": 3})
     assert (tutorial.learning_rate, tutorial.beta_1, tutorial.epochs) == (1e-4, 0.9, 3)
-    changed = config.from_flag_values("tutorial", {"learning_rate": 2e-4, "init_stddev": 0})
+    changed = config_flags.from_flag_values("tutorial", {"learning_rate": 2e-4, "init_stddev": 0})
     assert changed.learning_rate == 2e-4
     assert changed.init_stddev is None  # 0 on the command line means Glorot.
 
