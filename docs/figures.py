@@ -146,7 +146,8 @@ def normalization(out_dir, quick, seed):
     tanh_rows += [f"| {t:g} | {u} |"
                   for t, u in zip(tanh_outputs, visualize.to_uint8(tanh_outputs))]
     summary = (f"All 256 values map into [{numbers['min']:g}, {numbers['max']:g}]; the largest "
-               f"difference from torchvision's ToTensor + Normalize(0.5, 0.5) is "
+               f"difference from the formula of torchvision's ToTensor + Normalize(0.5, 0.5), "
+               f"(x / 255 - 0.5) / 0.5 computed here in NumPy (torchvision itself was not run), is "
                f"{numbers['max_difference_from_torchvision']:.2g} (float32 rounding); "
                f"`visualize.to_uint8` brings back {numbers['round_trip_exact']} of 256 values "
                "exactly.")
