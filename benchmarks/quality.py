@@ -38,9 +38,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 from quality_report import report, slug  # Beside this file.
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from dcgan_tf import spectrum  # noqa: E402  (NumPy only: no TensorFlow in this process)
+
 RESULTS = os.path.join(REPO, "benchmarks", "results", "quality")
 FIGURES = os.path.join(REPO, "docs", "figures", "quality")
 EVAL_SAMPLES = 10000
@@ -130,6 +135,10 @@ def run_one(name, epochs, seed, runs_dir, core):
                           f"--out={evaluation}"], check=True, stdout=subprocess.DEVNULL,
                    stderr=open(log, "a"))
     record = json.load(open(evaluation))
+    samples = os.path.join(workdir, "samples_1000.npy")
+    subprocess.run(pin + [sys.executable, os.path.join(REPO, "generate.py"),
+                          f"--model={workdir}/generator", "--num=1000", f"--out={samples}"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=open(log, "a"))
     frames = sorted(os.listdir(os.path.join(workdir, "samples")))
     result = dict(
         name=name, epochs=epochs, seed=seed, flags=list(CONFIGURATIONS[name]),
@@ -141,6 +150,7 @@ def run_one(name, epochs, seed, runs_dir, core):
         steps=_steps(workdir),
         config=json.load(open(os.path.join(workdir, "config.json"))),
         metrics=_flat(record["generated"]), floor=_flat(record["real_vs_real_floor"]),
+        checkerboard=spectrum.checkerboard_ratio(np.load(samples)),
         curve=list(csv.DictReader(open(os.path.join(workdir, "metrics.csv")))))
     os.makedirs(os.path.dirname(result_path(name, epochs, seed)), exist_ok=True)
     with open(os.path.join(workdir, "samples", frames[-1]), "rb") as f:

@@ -43,8 +43,8 @@ import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import config as config_lib, data, models, readers, visualize  # noqa: E402
 import figures_trained  # noqa: E402  (next to this script)
-from figures_common import (fill_pages, log_spectrum_image, mean_power_spectrum,  # noqa: E402
-                            nyquist_to_median, save_figure)
+from dcgan_tf.spectrum import mean_power_spectrum, nyquist_to_median  # noqa: E402
+from figures_common import fill_pages, log_spectrum_image, save_figure  # noqa: E402
 
 DOCS_DIR = os.path.dirname(os.path.abspath(__file__))
 flags.DEFINE_string("out_dir", os.path.join(DOCS_DIR, "figures"),

@@ -35,22 +35,6 @@ def markdown_table(header, rows):
     return "\n".join(lines) + "\n"
 
 
-def mean_power_spectrum(images):
-    """Mean 2-D power spectrum of float [N, H, W] images (zero frequency at [0, 0])."""
-    return (np.abs(np.fft.fft2(images)) ** 2).mean(axis=0)
-
-
-def nyquist_to_median(spectrum):
-    """Mean power at the three Nyquist frequencies over the median power.
-
-    The checkerboard is the period-2 pattern, and a period of 2 pixels is the
-    Nyquist frequency: [size/2, 0], [0, size/2] and [size/2, size/2].
-    """
-    half = spectrum.shape[0] // 2
-    nyquist = [spectrum[half, 0], spectrum[0, half], spectrum[half, half]]
-    return float(np.mean(nyquist) / np.median(spectrum[1:, 1:]))
-
-
 def log_spectrum_image(spectrum):
     """log10 power with the zero frequency moved to the centre, for imshow."""
     return np.log10(np.fft.fftshift(spectrum) + 1e-12)

@@ -34,8 +34,8 @@ from PIL import Image
 from dcgan_tf import config as config_lib, data, loop, recorder, run_dir, training, visualize
 from dcgan_tf.state import TrainState
 from dcgan_tf.train_step import METRICS
-from figures_common import (log_spectrum_image, markdown_table, mean_power_spectrum,
-                            nyquist_to_median, save_figure, save_palette_png)
+from dcgan_tf.spectrum import mean_power_spectrum, nyquist_to_median
+from figures_common import log_spectrum_image, markdown_table, save_figure, save_palette_png
 
 MNIST_IMAGES = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz")
 BATCH_SIZE = 64
