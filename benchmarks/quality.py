@@ -1,6 +1,6 @@
 """Time to quality: which settings give the best samples per minute of training.
 
-    python benchmarks/quality.py --epochs=10 --seeds=0,1,2 --jobs=2   # trains, resumable
+    python benchmarks/quality.py --epochs=10 --seeds=0,1,2            # trains, resumable
     python benchmarks/quality.py --epochs=50 --seeds=0,1 --only=default,tutorial
     python benchmarks/quality.py --report                             # tables and grids
 
@@ -13,7 +13,8 @@ is never run again: stop the benchmark at any point, start it again, and it goes
 on with what is missing (an interrupted training resumes from its checkpoint,
 and the time of every attempt is added up).
 
-`--jobs=2` runs two trainings at once, each pinned to one core with `taskset`.
+By default two trainings run at once, each pinned to one core with `taskset`
+(`--cores=0,1`; two benchmarks can share a machine with `--cores=0` and `--cores=1`).
 On a 2-core AMD EPYC VM at batch 64, one training on both cores ran 8.0 steps/s
 and two pinned trainings 4.75 steps/s each, 9.5 in all: 1.19x the throughput.
 The wall times in the table are those of the pinned runs, so a user's single
@@ -200,12 +201,13 @@ def pending(names, epochs, seeds):
             if not os.path.exists(result_path(name, epochs, seed))]
 
 
-def run_all(names, epochs, seeds, jobs, runs_dir):
+def run_all(names, epochs, seeds, pinned_cores, runs_dir):
     todo = pending(names, epochs, seeds)
     print(f"{len(todo)} runs to do at {epochs} epochs; results in {RESULTS}", flush=True)
     cores = queue.Queue()
-    for core in range(jobs):
-        cores.put(core if jobs > 1 else None)
+    for core in pinned_cores or [None]:
+        cores.put(core)
+    jobs = cores.qsize()
 
     def work(item):
         core = cores.get()
@@ -234,7 +236,8 @@ def main():
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--only", default="", help="comma-separated configuration names "
                         "(default: all, in priority order)")
-    parser.add_argument("--jobs", type=int, default=2, help="trainings at once, one core each")
+    parser.add_argument("--cores", default="0,1", help="the cores to pin trainings to, one "
+                        "training per core at a time; '' = one training at a time, unpinned")
     parser.add_argument("--runs_dir", default=os.path.join(REPO, "benchmarks", "runs"),
                         help="where the run directories go (not committed)")
     parser.add_argument("--report", action="store_true",
@@ -252,10 +255,8 @@ def main():
     unknown = [n for n in names if n not in CONFIGURATIONS]
     if unknown:
         parser.error(f"unknown configurations {unknown}; see --list")
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    run_all(names, args.epochs, [int(s) for s in args.seeds.split(",")], args.jobs,
-            args.runs_dir)
+    cores = [int(c) for c in args.cores.split(",") if c.strip()]
+    run_all(names, args.epochs, [int(s) for s in args.seeds.split(",")], cores, args.runs_dir)
 
 
 if __name__ == "__main__":

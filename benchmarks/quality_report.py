@@ -32,7 +32,7 @@ def cell(values, fmt):
 
 def table(grouped, epochs, names, metrics):
     heading = ["configuration", "flags", "seeds", *(m[0] for m in metrics), "min classes",
-               "train min/run", "steps"]
+               "checkerboard", "train min/run", "steps"]
     lines = ["| " + " | ".join(heading) + " |", "|" + " --- |" * len(heading)]
     rows = [(name, grouped[(epochs, name)]) for name in names if (epochs, name) in grouped]
     rows.sort(key=lambda row: statistics.mean(r["metrics"]["frechet"] for r in row[1]))
@@ -40,14 +40,17 @@ def table(grouped, epochs, names, metrics):
         values = [cell([r["metrics"][key] for r in runs], fmt) for _, key, fmt in metrics]
         minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
         flags = " ".join(runs[0]["flags"]) or "(none)"
+        checker = [r["checkerboard"] for r in runs if "checkerboard" in r]
         lines.append(
             f"| {name} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
             + " | ".join(values)
-            + f" | {min(r['metrics']['classes_covered'] for r in runs)} | {minutes:.1f} | "
+            + f" | {min(r['metrics']['classes_covered'] for r in runs)} | "
+            f"{cell(checker, '{:.0f}') if checker else 'n/a'} | {minutes:.1f} | "
             f"{runs[0]['steps']} |")
     floor = next(iter(grouped.values()))[0]["floor"]
     lines.append("| real vs real (floor) | | | " + " | ".join(
-        fmt.format(floor[key]) for _, key, fmt in metrics) + f" | {floor['classes_covered']} | | |")
+        fmt.format(floor[key]) for _, key, fmt in metrics)
+        + f" | {floor['classes_covered']} | | | |")
     return "\n".join(lines)
 
 
