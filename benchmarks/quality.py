@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from quality_report import report, slug  # Beside this file.
+from quality_report import fill_block, report, slug  # Beside this file.
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -241,7 +241,8 @@ def main():
     parser.add_argument("--runs_dir", default=os.path.join(REPO, "benchmarks", "runs"),
                         help="where the run directories go (not committed)")
     parser.add_argument("--report", action="store_true",
-                        help="print the tables and write the grids from stored results")
+                        help="from the stored results: write the grids, fill the tables of "
+                        "docs/results.md, and print them")
     parser.add_argument("--list", action="store_true", help="list the configurations")
     args = parser.parse_args()
     if args.list:
@@ -249,7 +250,9 @@ def main():
             print(f"{name}: {' '.join(flags) or '(no flags)'}")
         return
     if args.report:
-        print(report(RESULTS, FIGURES, CONFIGURATIONS, METRICS))
+        text = report(RESULTS, FIGURES, CONFIGURATIONS, METRICS)
+        fill_block(os.path.join(REPO, "docs", "results.md"), "tables", text)
+        print(text)
         return
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CONFIGURATIONS)
     unknown = [n for n in names if n not in CONFIGURATIONS]

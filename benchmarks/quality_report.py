@@ -79,13 +79,28 @@ def report(results_dir, figures_dir, configurations, metrics):
     for epochs in sorted({e for e, _ in grouped}):
         names = [n for n in configurations if (epochs, n) in grouped]
         parts.append(f"### {epochs} epochs\n\n{table(grouped, epochs, names, metrics)}\n")
+        parts.append(f"Final fixed-noise frames at {epochs} epochs, one grid per seed (left to "
+                     "right: the seeds of the table):\n")
         for name in names:
             strip = seed_strip(grouped[(epochs, name)], results_dir)
             out = os.path.join(figures_dir, f"e{epochs}_{slug(name)}.png")
             Image.fromarray(strip).save(out, optimize=True)
-            parts.append(f"- {name}: `{os.path.relpath(out, os.path.dirname(figures_dir))}`")
-        parts.append("")
+            link = os.path.relpath(out, os.path.dirname(os.path.dirname(figures_dir)))
+            parts.append(f"**{name}**\n\n![{name}, {epochs} epochs]({link})\n")
     return "\n".join(parts)
+
+
+def fill_block(page, name, text):
+    """Replaces `<!-- quality.py: NAME -->...<!-- /quality.py: NAME -->` in `page`."""
+    with open(page, encoding="utf-8") as f:
+        content = f.read()
+    start, end = f"<!-- quality.py: {name} -->\n", f"<!-- /quality.py: {name} -->"
+    if start not in content or end not in content:
+        raise SystemExit(f"{page} has no {start.strip()} ... {end} block")
+    before, rest = content.split(start, 1)
+    after = rest.split(end, 1)[1]
+    with open(page, "w", encoding="utf-8") as f:
+        f.write(before + start + text.rstrip("\n") + "\n" + end + after)
 
 
 def slug(name):

@@ -1,0 +1,46 @@
+"""benchmarks/quality_report.py: the tables of docs/results.md from stored results."""
+
+import json
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+import quality_report  # noqa: E402
+
+METRICS = (("Fréchet ↓", "frechet", "{:.1f}"), ("recall ↑", "recall", "{:.2f}"))
+
+
+def _store(results_dir, name, seed, frechet, recall=0.5):
+    folder = results_dir / "e10" / quality_report.slug(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = dict(frechet=frechet, recall=recall, classes_covered=10)
+    (folder / f"seed{seed}.json").write_text(json.dumps(dict(
+        name=name, epochs=10, seed=seed, flags=["--batch_size=64"], train_seconds=120.0,
+        steps=1560, metrics=metrics, floor=dict(frechet=1.9, recall=0.9, classes_covered=10),
+        checkerboard=3.0)))
+    Image.fromarray(np.full((60, 60), 128, np.uint8)).save(folder / f"seed{seed}.png")
+
+
+def test_report_sorts_by_mean_frechet_with_spread_and_writes_one_strip_each(tmp_path):
+    results, figures = tmp_path / "results", tmp_path / "docs" / "figures" / "quality"
+    _store(results, "slow", 0, 80.0)
+    _store(results, "fast", 0, 30.0)
+    _store(results, "fast", 1, 40.0)
+    text = quality_report.report(str(results), str(figures), ["slow", "fast"], METRICS)
+    rows = [line for line in text.splitlines() if line.startswith("| fast") or
+            line.startswith("| slow")]
+    assert rows[0].startswith("| fast") and "35.0 ± 7.1 (30.0, 40.0)" in rows[0]
+    assert rows[1].startswith("| slow") and "| 80.0 |" in rows[1]
+    strip = np.asarray(Image.open(figures / "e10_fast.png"))
+    assert strip.shape == (30, 30 + 6 + 30)  # Two half-size frames and a gap.
+
+
+def test_fill_block_replaces_only_the_marked_block(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- quality.py: tables -->\nold\n<!-- /quality.py: tables -->\nend\n")
+    quality_report.fill_block(str(page), "tables", "new table")
+    assert page.read_text() == ("intro\n<!-- quality.py: tables -->\nnew table\n"
+                                "<!-- /quality.py: tables -->\nend\n")
