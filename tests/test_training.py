@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, training, visualize
+from dcgan_tf import config, data, training, visualize
 from dcgan_tf.errors import InputError
 from conftest import read_log, small_config
 from dcgan_tf.state import TrainState
@@ -30,7 +30,8 @@ def test_train_new_run_writes_every_artifact(tiny_npz, tmp_path):
     assert (result.step, result.steps_per_epoch, result.num_images) == (6, 3, NUM_IMAGES)
     for name in ("config.json", "progress.gif", "losses.csv", "losses.png",
                  "samples/epoch_0001.png", "samples/epoch_0002.png",
-                 "generator/saved_model.pb", "checkpoints/checkpoint"):
+                 "generator/saved_model.pb", "discriminator/saved_model.pb",
+                 "real_vs_fake.png", "checkpoints/checkpoint"):
         assert (tmp_path / name).is_file(), name
     assert any(name.startswith("events.out.tfevents")
                for name in os.listdir(tmp_path / "tensorboard"))
@@ -39,6 +40,27 @@ def test_train_new_run_writes_every_artifact(tiny_npz, tmp_path):
     assert [int(row["epoch"]) for row in rows] == [1, 1, 1, 2, 2, 2]
     saved = config.Config.from_json((tmp_path / "config.json").read_text())
     assert (saved.image_size, saved.channels, saved.seed) == (28, 1, 0)
+
+
+def test_real_vs_fake_shows_real_images_left_and_the_latest_frame_right(tiny_npz, tmp_path):
+    training.train(_config(tiny_npz, tmp_path))
+    picture = visualize.read_png(str(tmp_path / "real_vs_fake.png"))
+    frame = visualize.read_png(str(tmp_path / "samples" / "epoch_0002.png"))
+    height, width = frame.shape[:2]
+    # The right-hand grid is the last frame, under a header; the left one is real digits.
+    np.testing.assert_array_equal(picture[-height:, -width:], frame)
+    real = data.load_images(data.resolve(_config(tiny_npz, tmp_path))).images
+    real_grid = visualize.image_grid(data.normalize(real[[0, 31, 63, 95]]).numpy())
+    np.testing.assert_array_equal(picture[-height:, :real_grid.shape[1]], real_grid)
+
+
+def test_exported_discriminator_reloads_and_scores_like_the_checkpoint(tiny_npz, tmp_path):
+    result = training.train(_config(tiny_npz, tmp_path))
+    reloaded = tf.saved_model.load(str(tmp_path / "discriminator"))
+    images = tf.random.uniform([5, 28, 28, 1], -1.0, 1.0)
+    state = _restored_state(result.config)
+    np.testing.assert_allclose(reloaded.serve(images), state.discriminator(images, training=False),
+                               atol=1e-5)
 
 
 def test_train_checkpoint_holds_models_optimizers_counters_and_noise(tiny_npz, tmp_path):
