@@ -194,6 +194,27 @@ def _cpu_name():
     return platform.processor() or "unknown"
 
 
+def claim(lock):
+    """Takes a run for this process by creating the file `lock`: returns its path,
+    or None when a live process holds it. Two benchmarks share one queue this way."""
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = int(open(lock).read() or 0)
+                os.kill(holder, 0)  # Raises if no such process.
+                return None
+            except (ProcessLookupError, ValueError):
+                os.remove(lock)  # Left by a benchmark that was killed.
+                continue
+        os.write(descriptor, str(os.getpid()).encode())
+        os.close(descriptor)
+        return lock
+    return None
+
+
 def pending(names, epochs, seeds):
     """(name, seed) pairs without a result, seed-major so that every
     configuration gets its first seed before any gets its third."""
@@ -211,15 +232,20 @@ def run_all(names, epochs, seeds, pinned_cores, runs_dir):
 
     def work(item):
         core = cores.get()
+        name, seed = item
+        lock = claim(os.path.join(runs_dir, "locks", f"e{epochs}_{slug(name)}_seed{seed}.lock"))
         try:
+            if lock is None or os.path.exists(result_path(name, epochs, seed)):
+                return  # Another benchmark on this machine has it, or finished it.
             began = time.time()
-            name, seed = item
             result = run_one(name, epochs, seed, runs_dir, core)
             print(f"[{time.strftime('%H:%M')}] {item[0]} seed {item[1]}: Fréchet "
                   f"{result['metrics']['frechet']:.1f}, classes "
                   f"{result['metrics']['classes_covered']}, {time.time() - began:.0f} s",
                   flush=True)
         finally:
+            if lock:
+                os.remove(lock)
             cores.put(core)
 
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
