@@ -63,6 +63,7 @@ CONFIGURATIONS = {
     "batch 256": ("--batch_size=256",),
     "batch 32": ("--batch_size=32",),
     "batch 128": ("--batch_size=128",),
+    "batch 16": ("--batch_size=16",),
     "two time-scales G 1e-4 D 4e-4": BASE + ("--learning_rate=1e-4",
                                                "--discriminator_learning_rate=4e-4"),
     "resize upsampling": BASE + ("--upsample=resize",),
