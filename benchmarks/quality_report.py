@@ -45,7 +45,7 @@ def table(grouped, epochs, names, metrics):
             f"| {name} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
             + " | ".join(values)
             + f" | {min(r['metrics']['classes_covered'] for r in runs)} | "
-            f"{cell(checker, '{:.0f}') if checker else 'n/a'} | {minutes:.1f} | "
+            f"{cell(checker, '{:.1f}') if checker else 'n/a'} | {minutes:.1f} | "
             f"{runs[0]['steps']} |")
     floor = next(iter(grouped.values()))[0]["floor"]
     lines.append("| real vs real (floor) | | | " + " | ".join(
