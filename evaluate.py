@@ -5,18 +5,16 @@ Flags only: they build a `dcgan_tf.evaluation.EvalConfig` and hand it to
 real-vs-real floor and the sample counts; everything is also written as JSON.
 """
 
-import os
+from absl import flags
 
-# Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+from dcgan_tf import cli
+from dcgan_tf.config import EVAL_DATASETS
 
-from absl import flags  # noqa: E402
-
-from dcgan_tf import classifiers, cli, evaluation  # noqa: E402
+USER_CHOSE_LOG_LEVEL = cli.quiet_native_logs()  # Before TensorFlow loads.
 
 flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
                     "runs/mnist/generator.")
-flags.DEFINE_string("dataset", "", f"{' or '.join(classifiers.DATASETS)}: the real images "
+flags.DEFINE_string("dataset", "", f"{' or '.join(EVAL_DATASETS)}: the real images "
                     "and feature network to compare with. Default: the dataset in the run's "
                     "config.json next to --model.")
 flags.DEFINE_integer("num", 10000, "Images to generate and measure; the real-vs-real floor "
@@ -34,6 +32,9 @@ SETTINGS = ("model", "dataset", "num", "seed", "batch_size", "out", "data_dir")
 
 
 def main():
+    cli.import_tensorflow(hide_start_up=not USER_CHOSE_LOG_LEVEL)
+    from dcgan_tf import evaluation
+
     config = evaluation.EvalConfig(**{name: FLAGS[name].value for name in SETTINGS})
     report, reference, out = evaluation.run(config)
     print(evaluation.format_table(report, reference.floor))

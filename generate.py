@@ -5,14 +5,11 @@ Flags only: they build a `dcgan_tf.sampling.SamplingConfig` and hand it to
 `dcgan_tf.sampling.run`. Only the SavedModel is needed, not the run's checkpoints.
 """
 
-import os
+from absl import flags
 
-# Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+from dcgan_tf import cli
 
-from absl import flags  # noqa: E402
-
-from dcgan_tf import cli, sampling  # noqa: E402
+USER_CHOSE_LOG_LEVEL = cli.quiet_native_logs()  # Before TensorFlow loads.
 
 flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
                     "runs/mnist/generator.")
@@ -36,6 +33,9 @@ SETTINGS = ("model", "out", "num", "seed", "batch_size", "interpolate", "points"
 
 
 def main():
+    cli.import_tensorflow(hide_start_up=not USER_CHOSE_LOG_LEVEL)
+    from dcgan_tf import sampling
+
     sampling.run(sampling.SamplingConfig(**{name: FLAGS[name].value for name in SETTINGS}))
 
 

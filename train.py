@@ -13,13 +13,12 @@ import sys
 # all, when a library's bare `except:` swallows the KeyboardInterrupt). The
 # training loop installs its own handler, which saves first.
 signal.signal(signal.SIGINT, lambda number, frame: os._exit(128 + number))
-# Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-
 from absl import flags, logging  # noqa: E402
 
 # No TensorFlow yet: --help and a mistyped flag answer at once; main() imports it.
 from dcgan_tf import cli  # noqa: E402
+
+USER_CHOSE_LOG_LEVEL = cli.quiet_native_logs()  # Before TensorFlow loads.
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf import config_flags  # noqa: E402
 from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
@@ -48,7 +47,8 @@ def config_from_flags():
 
 def main():
     config = config_from_flags()
-    from dcgan_tf import training  # Loads TensorFlow (seconds).
+    cli.import_tensorflow(hide_start_up=not USER_CHOSE_LOG_LEVEL)  # Seconds.
+    from dcgan_tf import training
 
     try:
         training.train(config, overwrite=FLAGS.overwrite)

@@ -32,13 +32,14 @@ import tensorflow as tf
 from keras import layers
 
 from dcgan_tf import chunks, data, readers
+from dcgan_tf.config import EVAL_DATASETS
 from dcgan_tf.errors import InputError
 
 CLASSIFIER_DIR = os.path.join(os.path.dirname(__file__), "assets", "classifiers")
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 FEATURE_DIM = 128
-DATASETS = ("mnist", "fashion_mnist")
+DATASETS = EVAL_DATASETS
 MNIST_HELD_OUT_EVERY = 5  # Of the bundled test split, images i with i % 5 == 4 are held out.
 MNIST_LIMITATION = (
     "Offline, only MNIST's 10,000-image test split exists (bundled with dcgan_tf): the "

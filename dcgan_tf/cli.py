@@ -5,11 +5,18 @@ and a `main()`; `cli.run(main, FLAGS)` runs it so that:
   - a bad flag value or a stray argument prints one message and exits 2;
   - an InputError (bad data, model or run directory) prints its message, with no
     traceback, and exits 2;
-  - INFO lines come from dcgan_tf only, not from TensorFlow's internals.
+  - INFO lines come from dcgan_tf only, not from TensorFlow's internals;
+  - TensorFlow's C++ start-up lines (oneDNN, CUDA probing on a machine without a
+    GPU, absl's notice before its logging starts) are hidden, unless the user set
+    TF_CPP_MIN_LOG_LEVEL or asked for --verbosity=1 or more.
 """
 
+import contextlib
 import logging
+import os
+import re
 import sys
+import tempfile
 
 from absl import app
 from absl import logging as absl_logging
@@ -53,3 +60,59 @@ def show_only_our_info_logs():
     absl_logging.set_verbosity(absl_logging.WARNING)
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
     logging.getLogger("dcgan_tf").setLevel(logging.INFO)
+
+
+# A line of TensorFlow's C++ logging (absl's format), or absl's notice that logging
+# has not started yet. TF_CPP_MIN_LOG_LEVEL does not reach either at start-up.
+_NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+                         r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] )")
+
+
+def quiet_native_logs():
+    """Sets TensorFlow's C++ log level before TensorFlow loads: warnings and up
+    only, or what the user set in TF_CPP_MIN_LOG_LEVEL. Returns whether the user
+    chose a level (then nothing is hidden)."""
+    chosen = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return chosen
+
+
+def import_tensorflow(hide_start_up=True):
+    """Imports TensorFlow and looks for GPUs, its C++ start-up lines hidden (see
+    native_start_up_hidden); later imports of TensorFlow are then silent.
+
+    Returns:
+        The names of the GPUs found ([] on a CPU-only machine).
+    """
+    with native_start_up_hidden(hide_start_up):
+        import tensorflow as tf  # noqa: PLC0415 (deliberately late: after the flags)
+        gpus = tf.config.list_physical_devices("GPU")
+    return [gpu.name for gpu in gpus]
+
+
+@contextlib.contextmanager
+def native_start_up_hidden(hide=True):
+    """Hides the C++ log lines that importing TensorFlow writes to stderr.
+
+    File descriptor 2 is pointed at a temporary file while the block runs (C++
+    writes there, not to sys.stderr); afterwards every captured line that is not
+    a C++ log line (a Python warning, a traceback) is written to stderr again.
+    """
+    if not hide or absl_logging.get_verbosity() >= absl_logging.DEBUG:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode("utf-8", "replace").splitlines()
+                    if not _NATIVE_LOG.match(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")

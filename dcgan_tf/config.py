@@ -17,6 +17,7 @@ NAN_POLICIES = ("stop", "skip")
 LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
+EVAL_DATASETS = ("mnist", "fashion_mnist")  # Those with a shipped feature network.
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1

@@ -108,15 +108,21 @@ def run(state, config, images, until_step, callback=None, should_stop=None,
         raise ValueError(f"{images.shape[0]} images are fewer than one batch of "
                          f"{config.batch_size}.")
     stop = should_stop or (lambda: False)
-    while int(state.step) < until_step and not stop():
-        _train_epoch(state, config, images, steps_per_epoch, until_step, train_steps,
-                     strategy, readout, stop, show_progress)
+    # One bar for the whole call: steps, the epoch, images/s and the time left.
+    first_epoch = min(int(state.step), until_step) // steps_per_epoch + 1
+    bar = tqdm(total=until_step, initial=min(int(state.step), until_step), unit="step",
+               desc=f"Epoch {first_epoch}/{config.epochs}", dynamic_ncols=True,
+               disable=not show_progress, smoothing=0.05)
+    with bar:
+        while int(state.step) < until_step and not stop():
+            _train_epoch(state, config, images, steps_per_epoch, until_step, train_steps,
+                         strategy, readout, stop, bar)
     readout.read()
     return readout.history()
 
 
 def _train_epoch(state, config, images, steps_per_epoch, until_step, train_steps, strategy,
-                 readout, stop, show_progress):
+                 readout, stop, bar):
     """From the current step to the end of its epoch, `until_step`, or a stop."""
     step = int(state.step)
     epoch, done_in_epoch = divmod(step, steps_per_epoch)
@@ -124,30 +130,29 @@ def _train_epoch(state, config, images, steps_per_epoch, until_step, train_steps
     dataset = data.make_dataset(images, config.batch_size, config.buffer_size, config.seed,
                                 epoch, skip_batches=done_in_epoch)
     batches = iter(distribute.distribute(strategy, dataset.take(end_step - step)))
-    bar = tqdm(total=steps_per_epoch, initial=done_in_epoch, unit="step",
-               desc=f"Epoch {epoch + 1}/{config.epochs}", dynamic_ncols=True,
-               disable=not show_progress)
-    with bar:
-        while step < end_step:
-            calls = _steps_in_next_call(config, step, end_step)
-            readout.pending.append(train_steps(batches, tf.constant(calls, tf.int32)))
-            previous, step = step, step + calls
-            state.step.assign(step)
-            bar.update(calls)
-            # Reading values back waits for the device, so it happens only every
-            # PROGRESS_UPDATE_STEPS steps (or when they are needed now).
-            stopping = stop()
-            if (step // PROGRESS_UPDATE_STEPS > previous // PROGRESS_UPDATE_STEPS
-                    or step == until_step or stopping):
-                latest = readout.read()
-                bar.set_postfix(g_loss=f"{latest['generator_loss']:.3f}",
-                                d_loss=f"{latest['discriminator_loss']:.3f}")
-            if stopping:
-                return
-            if (config.checkpoint_every and step % config.checkpoint_every == 0
-                    and step % steps_per_epoch):  # Epoch ends are reported below.
-                readout.read()
-                readout.callback.on_checkpoint_due(state)
+    bar.set_description(f"Epoch {epoch + 1}/{config.epochs}", refresh=False)
+    while step < end_step:
+        calls = _steps_in_next_call(config, step, end_step)
+        readout.pending.append(train_steps(batches, tf.constant(calls, tf.int32)))
+        previous, step = step, step + calls
+        state.step.assign(step)
+        bar.update(calls)
+        # Reading values back waits for the device, so it happens only every
+        # PROGRESS_UPDATE_STEPS steps (or when they are needed now).
+        stopping = stop()
+        if (step // PROGRESS_UPDATE_STEPS > previous // PROGRESS_UPDATE_STEPS
+                or step == until_step or stopping):
+            latest = readout.read()
+            rate = bar.format_dict.get("rate") or 0.0
+            bar.set_postfix(g_loss=f"{latest['generator_loss']:.3f}",
+                            d_loss=f"{latest['discriminator_loss']:.3f}",
+                            images_per_s=f"{rate * config.batch_size:.0f}")
+        if stopping:
+            return
+        if (config.checkpoint_every and step % config.checkpoint_every == 0
+                and step % steps_per_epoch):  # Epoch ends are reported below.
+            readout.read()
+            readout.callback.on_checkpoint_due(state)
     if step % steps_per_epoch == 0:
         state.epoch.assign(step // steps_per_epoch)
         readout.read()

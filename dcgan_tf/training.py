@@ -8,6 +8,7 @@ same command again continues at the stored step. The loop itself is
 
 import dataclasses
 import logging
+import time
 
 import keras
 import numpy as np
@@ -82,6 +83,7 @@ def train(config, overwrite=False):
     if start_step >= target_step:
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
+    began = time.monotonic()
     try:
         with StopRequest() as stop:
             _run(state, config, image_data.images, target_step, recorder, stop, strategy)
@@ -91,6 +93,8 @@ def train(config, overwrite=False):
     _export(config, state, is_chief)
     if stop.requested:
         raise TrainingInterrupted(stop.signal_number, int(state.step))
+    if is_chief:
+        _summarize(config, start_step, int(state.step), time.monotonic() - began, recorder)
     return TrainResult(config=config, start_step=start_step, step=int(state.step),
                        steps_per_epoch=steps_per_epoch, num_images=len(image_data.images))
 
@@ -145,6 +149,19 @@ def _run(state, config, images, target_step, recorder, stop, strategy):
             "check the data, or pass --nan_policy=skip to skip such batches.") from None
 
 
+def _summarize(config, start_step, step, seconds, recorder):
+    """One line at the end: what was trained, how fast, where it is, how good."""
+    trained = step - start_step
+    quality = ""
+    if recorder.quality.rows:
+        last = recorder.quality.rows[-1]
+        quality = (f" Epoch {last['epoch']}: Fréchet distance {last['frechet']:.2f}, "
+                   f"{last['classes_covered']} digit classes ({config.eval_samples} samples).")
+    logger.info("Done: %d steps (%d to %d) in %d min %02d s, %.0f images/s. Everything is in "
+                "%s.%s", trained, start_step, step, seconds // 60, seconds % 60,
+                trained * config.batch_size / max(seconds, 1e-9), config.workdir, quality)
+
+
 def _export(config, state, is_chief):
     generator_path = run_dir.path(config, "generator")
     if not is_chief:
@@ -178,7 +195,7 @@ def _spread(images, count):
 def _device_name(strategy, config_strategy):
     gpus = tf.config.list_physical_devices("GPU")
     names = ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-                      for gpu in gpus) or "CPU"
+                      for gpu in gpus) or "CPU (no GPU found; training runs on the CPU)"
     if distribute.is_distributed(strategy):
         count = strategy.num_replicas_in_sync
         names += f" ({config_strategy}, {count} replica{'s' if count > 1 else ''})"

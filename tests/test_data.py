@@ -144,10 +144,10 @@ def test_read_local_copy_missing_path_raises_data_error(tmp_path):
 # --- load_images -----------------------------------------------------------------------
 
 
-def test_load_images_mnist_without_sources_uses_bundled_sample_with_warning(caplog):
+def test_load_images_mnist_without_sources_uses_bundled_sample_and_says_so(caplog):
     config = _resolved(dataset="mnist")
 
-    with caplog.at_level(logging.WARNING, logger=data.__name__):
+    with caplog.at_level(logging.INFO, logger=data.__name__):
         loaded = data.load_images(config)
 
     assert loaded.images.shape == (10000, 28, 28, 1)
