@@ -47,7 +47,7 @@ def table(grouped, epochs, names, metrics):
             + f" | {min(r['metrics']['classes_covered'] for r in runs)} | "
             f"{cell(checker, '{:.1f}') if checker else 'n/a'} | {minutes:.1f} | "
             f"{runs[0]['steps']} |")
-    floor = next(iter(grouped.values()))[0]["floor"]
+    floor = rows[0][1][0]["floor"]  # Every row of a table is on the same data.
     lines.append("| real vs real (floor) | | | " + " | ".join(
         fmt.format(floor[key]) for _, key, fmt in metrics)
         + f" | {floor['classes_covered']} | | | |")

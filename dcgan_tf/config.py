@@ -61,8 +61,9 @@ class Config:
     download: bool = setting(True, "Let keras.datasets download the data when no local copy "
                              "is found.")
     epochs: int = setting(50, "Total epochs; a resumed run trains up to this many.")
-    batch_size: int = setting(256, "Images per step (the tutorial's BATCH_SIZE); the last "
-                              "partial batch of an epoch is dropped.")
+    batch_size: int = setting(32, "Images per step (BATCH_SIZE; the tutorial's is 256); the "
+                              "last partial batch of an epoch is dropped. 32 gave the best "
+                              "samples per minute of training (docs/results.md).")
     buffer_size: int = setting(0, "Shuffle buffer in images (BUFFER_SIZE); 0 = the dataset "
                                "size, a full shuffle.")
     noise_dim: int = setting(100, "Length of the generator's input noise vector.")
@@ -241,8 +242,8 @@ PYTORCH = dict(architecture="dcgan_paper", batch_size=64, upsample="transpose", 
                init_stddev=0.02, leaky_relu_slope=0.2, dropout_rate=0.0,
                loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
 PRESET_SOURCES = {
-    "dcgan": "The defaults: the tutorial's networks with the DCGAN paper's optimizer and init "
-             "(docs/results.md shows the evidence).",
+    "dcgan": "The defaults: the tutorial's networks with the DCGAN paper's optimizer and init, "
+             "at batch 32 (docs/results.md shows the evidence).",
     "tutorial": "TensorFlow's DCGAN tutorial, exactly.",
     "pytorch": "PyTorch's DCGAN example: the paper's architecture, batch 64.",
 }
