@@ -49,7 +49,10 @@ from dcgan_tf import cli, config as config_lib, data, loop, models  # noqa: E402
 from dcgan_tf.state import TrainState  # noqa: E402
 
 flags.DEFINE_integer("batch_size", 256, "BATCH_SIZE for every variant (the tutorial's).")
-flags.DEFINE_integer("steps", 10, "Timed steps per variant per repetition.")
+flags.DEFINE_integer("steps", 0, "Timed steps per variant per repetition; 0 = one epoch of "
+                     "the sample at --batch_size. dcgan_tf's loop is timed in whole epochs "
+                     "(rounded up), as train.py runs it: a call that starts mid-epoch would "
+                     "also pay for skipping the batches already seen.")
 flags.DEFINE_integer("reps", 3, "Interleaved repetitions.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps per variant before the first repetition.")
 flags.DEFINE_list("only", [], "Run only these variants (names from the table); the "
@@ -141,6 +144,8 @@ class DcganTfLoop:
         self.train_steps = loop.build_train_steps(config, self.state)
 
     def run(self, steps):
+        epoch = int(self.images.shape[0]) // self.config.batch_size
+        steps = -(-steps // epoch) * epoch  # Whole epochs.
         until = int(self.state.step) + steps
         loop.run(self.state, self.config, self.images, until, train_steps=self.train_steps,
                  show_progress=False)  # Reads every metric back: waits for the device.
@@ -216,7 +221,8 @@ def main():
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
           f"{platform.python_version()}.\nCommand: python benchmarks/throughput.py "
           f"{' '.join(sys.argv[1:])}\nBatch {FLAGS.batch_size}, {len(images)} MNIST images, "
-          f"{FLAGS.steps} timed steps x {FLAGS.reps} interleaved reps after {FLAGS.warmup} "
+          f"{FLAGS.steps or 'one epoch of'} timed steps x {FLAGS.reps} interleaved reps after "
+          f"{FLAGS.warmup} "
           "warm-up steps.\n")
     flops_per_image = print_flops_table(config)
     if FLAGS.peak_gflops:
@@ -237,16 +243,17 @@ def main():
             keras.utils.set_random_seed(0)
             loops.append(DcganTfLoop(images, dataclasses.replace(config, **variant.overrides),
                                      variant.name))
+    steps = FLAGS.steps or len(images) // FLAGS.batch_size
     for variant_loop in loops:
         start = time.perf_counter()
-        variant_loop.run(FLAGS.warmup)
+        variant_loop.run(FLAGS.warmup)  # dcgan_tf's loop warms up for one whole epoch.
         print(f"warm-up {variant_loop.name}: {time.perf_counter() - start:.1f} s", flush=True)
     rates = {variant_loop.name: [] for variant_loop in loops}
     for rep in range(FLAGS.reps):
         order = loops[rep % len(loops):] + loops[:rep % len(loops)]
         for variant_loop in order:
             start = time.perf_counter()
-            count = variant_loop.run(FLAGS.steps)
+            count = variant_loop.run(steps)
             rates[variant_loop.name].append(count / (time.perf_counter() - start))
         print(f"rep {rep + 1}/{FLAGS.reps}: " + ", ".join(
             f"{name} {values[-1]:.0f}" for name, values in rates.items()) + " images/s",
