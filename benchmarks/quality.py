@@ -111,11 +111,15 @@ def run_one(name, epochs, seed, runs_dir, core):
     continued = (epochs > SCREEN_EPOCHS and not os.path.exists(workdir)
                  and os.path.exists(result_path(name, SCREEN_EPOCHS, seed))
                  and os.path.isdir(shorter))
+    marker = os.path.join(workdir, "benchmark_continued_from.txt")
     if continued:
         # Resuming is exact (same losses as an unbroken run), so a longer budget
         # continues the screened run; its time file carries the first part's time.
         shutil.copytree(shorter, workdir)
+        with open(marker, "w") as f:
+            f.write(f"e{SCREEN_EPOCHS}")
     os.makedirs(workdir, exist_ok=True)
+    continued = os.path.exists(marker)
     pin = ["taskset", "-c", str(core)] if core is not None else []
     command = train_command(name, epochs, seed, workdir)
     log = os.path.join(workdir, "benchmark.log")
