@@ -64,6 +64,7 @@ CONFIGURATIONS = {
     "batch 32": ("--batch_size=32",),
     "batch 128": ("--batch_size=128",),
     "batch 16": ("--batch_size=16",),
+    "batch 32 + ema 0.999": ("--batch_size=32", "--ema_decay=0.999"),
     "two time-scales G 1e-4 D 4e-4": BASE + ("--learning_rate=1e-4",
                                                "--discriminator_learning_rate=4e-4"),
     "resize upsampling": BASE + ("--upsample=resize",),
@@ -105,7 +106,13 @@ def train_command(name, epochs, seed, workdir):
 
 
 def run_one(name, epochs, seed, runs_dir, core):
-    """Trains and measures one configuration and seed; writes its result files."""
+    """Trains and measures one configuration and seed; writes its result files.
+
+    A longer budget than the screen's trains and records the screen's budget
+    first, then continues that run, so one run gives both results.
+    """
+    if epochs > SCREEN_EPOCHS and not os.path.exists(result_path(name, SCREEN_EPOCHS, seed)):
+        run_one(name, SCREEN_EPOCHS, seed, runs_dir, core)
     workdir = os.path.join(runs_dir, f"e{epochs}", slug(name), f"seed{seed}")
     shorter = os.path.join(runs_dir, f"e{SCREEN_EPOCHS}", slug(name), f"seed{seed}")
     continued = (epochs > SCREEN_EPOCHS and not os.path.exists(workdir)
