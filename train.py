@@ -17,11 +17,11 @@ from absl import flags, logging  # noqa: E402
 
 # No TensorFlow yet: --help and a mistyped flag answer at once; main() imports it.
 from dcgan_tf import cli  # noqa: E402
-
-USER_CHOSE_LOG_LEVEL = cli.quiet_native_logs()  # Before TensorFlow loads.
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf import config_flags  # noqa: E402
 from dcgan_tf.interrupts import TrainingInterrupted  # noqa: E402
+
+USER_CHOSE_LOG_LEVEL = cli.quiet_native_logs()  # Before TensorFlow loads.
 
 # Every setting is a Config field; its flag, with the field's help text, is made
 # here. Each flag is unset (None) unless given, so the preset decides the rest.

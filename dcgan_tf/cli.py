@@ -85,7 +85,7 @@ def import_tensorflow(hide_start_up=True):
         The names of the GPUs found ([] on a CPU-only machine).
     """
     with native_start_up_hidden(hide_start_up):
-        import tensorflow as tf  # noqa: PLC0415 (deliberately late: after the flags)
+        import tensorflow as tf  # Late on purpose: after the flags are read.
         gpus = tf.config.list_physical_devices("GPU")
     return [gpu.name for gpu in gpus]
 

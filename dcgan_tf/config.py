@@ -37,7 +37,7 @@ RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim",
                  "precision")
 
 
-def setting(default, help):  # noqa: A002 (absl's word for it)
+def setting(default, help):
     """A Config field and its one description: train.py's flag, its --help text and
     the row of docs/flags.md are all made from it."""
     return dataclasses.field(default=default, metadata={"help": help})

@@ -27,7 +27,7 @@ class FlagSpec:
     name: str
     kind: str
     choices: tuple
-    help: str  # noqa: A003
+    help: str
     defaults: dict
 
     @property

@@ -17,7 +17,7 @@ import tensorflow as tf
 from dcgan_tf import data, distribute, export, loop, models, quality_log, run_dir
 from dcgan_tf.errors import InputError
 from dcgan_tf.interrupts import StopRequest, TrainingInterrupted
-from dcgan_tf.loop import TrainingDiverged  # noqa: F401 (part of train()'s interface)
+from dcgan_tf.loop import TrainingDiverged
 from dcgan_tf.recorder import Recorder
 from dcgan_tf.state import TrainState, holds_average, new_average
 
