@@ -102,7 +102,8 @@ def balanced_run(workdir, quick, seed):
     cfg = data.resolve(config_lib.dcgan_preset(
         dataset="mnist", data_dir=data_path, workdir=os.path.join(workdir, "balanced"),
         batch_size=BATCH_SIZE, epochs=last_step * BATCH_SIZE // budget.num_images,
-        seed=seed, jit_compile=budget.jit_compile))
+        seed=seed, jit_compile=budget.jit_compile,
+        ema_decay=0.0))  # These pages show the generator itself, not its average.
     snapshots = {}
     for step in budget.snapshot_steps:
         training.train(dataclasses.replace(cfg, max_steps=step))  # Resumes where it stopped.
@@ -148,7 +149,8 @@ def step_time(out_dir, quick, seed):
     programs use the cores slows all of them alike; each row is a median.
     """
     budget = QUICK if quick else FULL
-    cfg = data.resolve(config_lib.dcgan_preset(dataset="mnist", jit_compile=budget.jit_compile))
+    cfg = data.resolve(config_lib.dcgan_preset(dataset="mnist", jit_compile=budget.jit_compile,
+                                               ema_decay=0.0))  # The step alone.
     images = data.normalize(data.read_local_copy(MNIST_IMAGES).images[:max(budget.batch_sizes)])
     steps = {}
     for batch_size in budget.batch_sizes:

@@ -59,7 +59,7 @@ def small_config(data_dir, workdir, **overrides):
 
     settings = dict(data_dir=str(data_dir), workdir=str(workdir), download=False,
                     batch_size=32, epochs=2, num_examples_to_generate=4, noise_dim=16,
-                    jit_compile=False)
+                    jit_compile=False, ema_decay=0.0)  # Tests that need the average say so.
     return config.Config(**{**settings, **overrides})
 
 

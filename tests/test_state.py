@@ -26,7 +26,8 @@ def test_checkpoint_keys_match_a_run_written_by_the_previous_training_module(tmp
 
 
 def test_checkpoint_holds_no_optional_member_that_is_off(tmp_path):
-    state = TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8))
+    state = TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8,
+                                            ema_decay=0.0))
     assert state.ema_generator is None and state.loss_scales is None
     keys = _stored_keys(state, tmp_path)
     assert not [key for key in keys if key.startswith(("ema_generator/", "loss_scales/"))]
