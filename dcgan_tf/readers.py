@@ -175,8 +175,8 @@ def read_image_folder(directory, image_size, channels):
     for path in tqdm(paths, desc=f"Reading {directory}", unit="img", leave=False):
         try:
             images.append(load_image(path, image_size, channels))
-        except (OSError, ValueError, Image.DecompressionBombError) as e:
-            skipped.append(f"{path} ({e})")
+        except Exception as e:  # Pillow raises many types (SyntaxError for a broken PNG).
+            skipped.append(f"{path} ({type(e).__name__}: {e})")
     if skipped:
         logger.warning("Skipped %d unreadable file(s) of %d:\n  %s",
                        len(skipped), len(paths), "\n  ".join(skipped))

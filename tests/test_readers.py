@@ -407,3 +407,62 @@ def test_read_image_folder_real_jpegs_decode_as_pillow_does():
     assert images.shape == (len(names), 64, 64, 3) == (100, 64, 64, 3)
     with Image.open(os.path.join(folder, names[0])) as first:
         np.testing.assert_array_equal(images[0], np.asarray(first.convert("RGB")))
+
+
+def _second_idat_type_damaged(tmp_path):
+    """A PNG whose second IDAT chunk has invalid type bytes: Pillow opens it, then
+    raises SyntaxError('broken PNG file ...') while decoding."""
+    pixels = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    data = bytearray(_save(tmp_path / "big.png", Image.fromarray(pixels)).read_bytes())
+    second = data.find(b"IDAT", data.find(b"IDAT") + 4)
+    assert second > 0  # Pillow splits this image's data over two chunks.
+    data[second:second + 4] = b"\x00\x01\x02\x03"
+    return bytes(data)
+
+
+def test_read_image_folder_skips_png_with_broken_chunk_type(tmp_path, caplog):
+    folder = tmp_path / "photos"
+    _save(folder / "good.png", _solid((0, 0, 255)))
+    (folder / "broken.png").write_bytes(_second_idat_type_damaged(tmp_path))
+    with pytest.raises(SyntaxError):  # What Pillow itself does with the file.
+        readers.load_image(str(folder / "broken.png"), image_size=8, channels=3)
+
+    with caplog.at_level(logging.WARNING, logger=readers.__name__):
+        images = readers.read_image_folder(str(folder), image_size=8, channels=3)
+
+    assert images.shape == (1, 8, 8, 3)
+    assert "broken.png (SyntaxError: broken PNG file" in caplog.text
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "GIF", "BMP"])
+def test_read_image_folder_survives_randomly_corrupted_files(tmp_path, image_format, caplog):
+    """Fuzzing: flipped bytes, truncations and inserted junk in copies of one valid
+    file. Every copy is either decoded or skipped and named; none ends the read."""
+    rng = np.random.default_rng(sum(map(ord, image_format)))
+    original = _save(tmp_path / f"original.{image_format.lower()}",
+                     Image.fromarray(_random_images((40, 40, 3)))).read_bytes()
+    folder = tmp_path / "fuzz"
+    folder.mkdir()
+    for k in range(60):
+        data = bytearray(original)
+        if k % 3 == 0:
+            data = data[:int(rng.integers(1, len(data)))]
+        elif k % 3 == 1:
+            for position in rng.integers(0, len(data), size=int(rng.integers(1, 8))):
+                data[position] = int(rng.integers(0, 256))
+        else:
+            position = int(rng.integers(0, len(data)))
+            data[position:position] = rng.integers(0, 256, size=16, dtype=np.uint8).tobytes()
+        (folder / f"copy{k:02d}.{image_format.lower()}").write_bytes(bytes(data))
+    (folder / "zz_broken_chunk.png").write_bytes(_second_idat_type_damaged(tmp_path))
+    _save(folder / "zzz_broken_chunk.png", _solid((9, 9, 9)))
+
+    with caplog.at_level(logging.WARNING, logger=readers.__name__):
+        images = readers.read_image_folder(str(folder), image_size=8, channels=3)
+
+    assert 1 <= len(images) <= 61
+    skipped = 62 - len(images)
+    if skipped:
+        assert f"Skipped {skipped} unreadable file(s) of 62" in caplog.text
+    assert "zz_broken_chunk.png (SyntaxError" in caplog.text
+    assert images.dtype == np.uint8 and images.shape[1:] == (8, 8, 3)
