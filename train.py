@@ -53,9 +53,8 @@ def main():
     try:
         training.train(config, overwrite=FLAGS.overwrite)
     except TrainingInterrupted as e:
-        resume = " ".join(arg for arg in sys.argv if arg != "--overwrite")
         logging.warning("Training %s; everything is saved. To resume, run the same "
-                        "command again:\n  python %s", e, resume)
+                        "command again:\n  %s", e, cli.resume_command(sys.argv))
         sys.exit(e.exit_status)
     except training.TrainingDiverged as e:
         logging.error("Training diverged: %s", e)

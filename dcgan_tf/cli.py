@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import shlex
 import sys
 import tempfile
 
@@ -75,6 +76,17 @@ def quiet_native_logs():
     chosen = "TF_CPP_MIN_LOG_LEVEL" in os.environ
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return chosen
+
+
+# Every spelling absl accepts for --overwrite: --overwrite, -overwrite,
+# --overwrite=true/1/yes..., and --nooverwrite (harmless, but dropped too).
+_OVERWRITE = re.compile(r"--?(no)?overwrite(=.*)?")
+
+
+def resume_command(argv):
+    """The command that continues an interrupted run: `argv` without any
+    --overwrite (which would wipe what was just saved), quoted for a shell."""
+    return shlex.join(["python"] + [arg for arg in argv if not _OVERWRITE.fullmatch(arg)])
 
 
 def import_tensorflow(hide_start_up=True):

@@ -6,9 +6,13 @@ import subprocess
 import sys
 import time
 
+import shlex
+
 import pytest
 import tensorflow as tf
 from conftest import read_log
+
+from dcgan_tf import cli
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,6 +65,34 @@ def test_train_cli_signal_saves_current_step_and_exits_with_convention(
     assert _steps_in_losses(workdir) == list(range(1, step + 1))
     for name in ("progress.gif", "losses.png", "generator/saved_model.pb"):
         assert (workdir / name).exists(), name
+
+
+@pytest.mark.parametrize("spelling", ["--overwrite", "-overwrite", "--overwrite=true",
+                                      "--overwrite=1", "-overwrite=yes", "--nooverwrite"])
+def test_resume_command_drops_every_spelling_of_overwrite(spelling):
+    argv = ["train.py", "--workdir=/runs/my run", spelling, "--epochs=5"]
+
+    command = cli.resume_command(argv)
+
+    assert shlex.split(command) == ["python", "train.py", "--workdir=/runs/my run",
+                                    "--epochs=5"]
+
+
+def test_resume_command_keeps_flags_that_only_start_like_overwrite():
+    argv = ["train.py", "--overwrite_notes=x", "--data_dir=overwrite"]
+    assert shlex.split(cli.resume_command(argv))[1:] == argv
+
+
+def test_train_cli_interrupted_prints_a_resume_command_a_shell_runs_as_is(digits_256,
+                                                                           tmp_path):
+    workdir = tmp_path / "my runs" / "first run"
+    command = _command(digits_256, workdir, "--epochs=1000", "--overwrite=true")
+    process = _start_and_wait_for_checkpoint(command, workdir)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    printed = stderr.split("run the same command again:\n", 1)[1].splitlines()[0].strip()
+    assert shlex.split(printed) == ["python", *command[1:-1]]  # Without --overwrite=true.
 
 
 def test_train_cli_kill_9_then_rerun_resumes_from_last_checkpoint(digits_256, tmp_path):
