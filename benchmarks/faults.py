@@ -7,6 +7,11 @@ steps, a checkpoint every 2 steps), sends SIGKILL, SIGINT or SIGTERM after a
 random delay (which may fall in start-up, training, saving or export), checks
 every file in the run directory, then runs the same command again and checks
 that it finishes at step 24 with complete, readable artifacts. Prints a table.
+
+Then (unless --nocases) each damage case trains 2 steps, changes a setting or
+damages a file, runs again and checks the outcome a user is promised: a refusal
+(exit status 2) that leaves every file as it was, or a resume to the end with
+readable artifacts. Prints a second table.
 """
 
 import collections
@@ -33,6 +38,8 @@ from dcgan_tf.csv_log import CsvLog  # noqa: E402
 flags.DEFINE_integer("trials", 15, "Interrupted runs to try.")
 flags.DEFINE_integer("seed", 0, "Seeds the choice of signals and delays.")
 flags.DEFINE_float("max_delay", 14.0, "Longest wait, in seconds, before the signal.")
+flags.DEFINE_bool("cases", True, "Also run the damage cases (changed settings on resume, "
+                  "damaged text artifacts, an interrupted export, corrupt files in a folder).")
 FLAGS = flags.FLAGS
 
 SIGNALS = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)
@@ -43,8 +50,9 @@ EXPECTED_STATUS = {number: {128 + number, -number} for number in
 TOTAL_STEPS = 24
 
 
-def check_artifacts(workdir):
-    """Returns the problems found: each artifact present must read back whole."""
+def check_artifacts(workdir, from_step=1):
+    """Returns the problems found: each artifact present must read back whole, and
+    losses.csv must hold consecutive steps from `from_step`."""
     problems = []
 
     def check(name, read):
@@ -61,7 +69,7 @@ def check_artifacts(workdir):
 
     def read_losses(path):
         steps = _logged_steps(path)
-        if steps != list(range(1, len(steps) + 1)):
+        if steps != list(range(from_step, from_step + len(steps))):
             raise ValueError(f"steps not consecutive: {steps[:5]}...")
 
     def read_png(path):
@@ -121,6 +129,12 @@ def main(argv):
     with tempfile.TemporaryDirectory() as root:
         npz = os.path.join(root, "mnist_256.npz")
         np.savez(npz, x_train=images)
+        if FLAGS.cases:
+            other_npz = os.path.join(root, "mnist_other.npz")
+            np.savez(other_npz, x_train=images[::-1])  # The same count, another order.
+            folder = os.path.join(root, "folder")
+            _corrupt_folder(folder, images[:64], rng)
+            run_cases(root, npz, other_npz, folder)
         for trial in range(FLAGS.trials):
             signal_number = rng.choice(SIGNALS)
             delay = rng.uniform(0.5, FLAGS.max_delay)
@@ -150,6 +164,100 @@ def main(argv):
     print("|---" * (len(columns) + 1) + "|")
     for name, counts in sorted(totals.items()):
         print(f"| {name} | " + " | ".join(str(counts[c]) for c in columns) + " |")
+
+
+def _snapshot(workdir):
+    """Every file under `workdir` with its bytes."""
+    found = {}
+    for folder, _, names in os.walk(workdir):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, workdir)] = f.read()
+    return found
+
+
+def _empty(workdir, name):
+    open(os.path.join(workdir, name), "wb").close()
+
+
+def _interrupted_export(workdir, name):
+    os.replace(os.path.join(workdir, "generator"), os.path.join(workdir, "generator.old"))
+
+
+# (case, extra flags of the second run, what to do to the run in between,
+#  what must happen: "refused" or "resumed").
+CASES = (
+    ("--learning_rate changed", ("--learning_rate=1e-4",), None, "resumed"),
+    ("--num_examples_to_generate changed", ("--num_examples_to_generate=9",), None, "refused"),
+    ("--seed changed", ("--seed=1",), None, "refused"),
+    ("--buffer_size changed", ("--buffer_size=7",), None, "refused"),
+    ("other images", ("OTHER_DATA",), None, "refused"),
+    ("config.json emptied", (), lambda w: _empty(w, "config.json"), "resumed"),
+    ("losses.csv emptied", (), lambda w: _empty(w, "losses.csv"), "resumed"),
+    ("data.json emptied", (), lambda w: _empty(w, "data.json"), "resumed"),
+    ("export interrupted between renames", (), _interrupted_export, "resumed"),
+)
+
+
+def run_cases(root, npz, other_npz, folder):
+    rows = []
+    base = ["--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4", "--epochs=1"]
+    for index, (name, extra, damage, expected) in enumerate(CASES):
+        workdir = os.path.join(root, f"case {index}")
+        first = [sys.executable, "train.py", f"--data_dir={npz}", f"--workdir={workdir}",
+                 *base, "--max_steps=2"]
+        subprocess.run(first, cwd=REPO, capture_output=True, check=True, timeout=600)
+        if damage:
+            damage(workdir)
+        before = _snapshot(workdir)
+        second = [a for a in first if a != "--max_steps=2"] + [
+            f"--data_dir={other_npz}" if a == "OTHER_DATA" else a for a in extra]
+        result = subprocess.run(second, cwd=REPO, capture_output=True, text=True, timeout=600)
+        if expected == "refused":
+            outcome = ("refused, nothing changed" if result.returncode == 2
+                       and _snapshot(workdir) == before else f"exit {result.returncode}")
+        else:
+            steps = _logged_steps(os.path.join(workdir, "losses.csv"))
+            # An emptied losses.csv starts again at the checkpoint's next step.
+            problems = check_artifacts(workdir, from_step=3 if "losses" in name else 1)
+            outcome = ("resumed to the end" if result.returncode == 0 and steps and steps[-1] == 8
+                       and not problems else f"exit {result.returncode}, {problems}")
+        ok = outcome.startswith("refused" if expected == "refused" else "resumed")
+        rows.append((name, expected, outcome, ok))
+        print(f"{name}: {outcome}", flush=True)
+        if not ok:
+            print("    ", result.stderr[-800:])
+    folder_run = subprocess.run(
+        [sys.executable, "train.py", "--dataset=folder", f"--data_dir={folder}",
+         f"--workdir={os.path.join(root, 'folder run')}", "--image_size=28", "--channels=1",
+         *base], cwd=REPO, capture_output=True, text=True, timeout=600)
+    skipped = folder_run.stderr.count(".png (") + folder_run.stderr.count(".jpg (")
+    ok = folder_run.returncode == 0 and skipped > 0
+    rows.append(("folder with corrupt files", "trained, skipped files named",
+                 f"exit {folder_run.returncode}, {skipped} files named as skipped", ok))
+    print("\n| case | promised | outcome | as promised |")
+    print("|---|---|---|---|")
+    for name, expected, outcome, ok in rows:
+        print(f"| {name} | {expected} | {outcome} | {'yes' if ok else 'NO'} |")
+
+
+def _corrupt_folder(folder, images, rng):
+    """Real digits as PNG and JPEG, and as many corrupted copies (flipped bytes,
+    truncations, a damaged chunk type)."""
+    os.makedirs(folder)
+    for index, image in enumerate(images):
+        suffix = ".png" if index % 2 else ".jpg"
+        path = os.path.join(folder, f"digit{index:03d}{suffix}")
+        Image.fromarray(image).save(path)
+        data_bytes = bytearray(open(path, "rb").read())
+        if index % 3 == 0:
+            data_bytes = data_bytes[:rng.randrange(1, len(data_bytes))]
+        else:
+            for _ in range(rng.randint(1, 6)):
+                data_bytes[rng.randrange(len(data_bytes))] = rng.randrange(256)
+        with open(os.path.join(folder, f"broken{index:03d}{suffix}"), "wb") as f:
+            f.write(bytes(data_bytes))
 
 
 def _logged_steps(path):

@@ -169,6 +169,7 @@ def run_one(name, epochs, seed, runs_dir, core):
         config=json.load(open(os.path.join(workdir, "config.json"))),
         metrics=_flat(record["generated"]), floor=_flat(record["real_vs_real_floor"]),
         checkerboard=spectrum.checkerboard_ratio(np.load(samples)),
+        xla=_xla(log),
         curve=list(csv.DictReader(open(os.path.join(workdir, "metrics.csv")))))
     os.makedirs(os.path.dirname(result_path(name, epochs, seed)), exist_ok=True)
     with open(os.path.join(workdir, "samples", frames[-1]), "rb") as f:
@@ -179,6 +180,14 @@ def run_one(name, epochs, seed, runs_dir, core):
         json.dump(result, f, indent=1, ensure_ascii=False)
     os.replace(result_path(name, epochs, seed) + ".tmp", result_path(name, epochs, seed))
     return result
+
+
+def _xla(log):
+    """Whether train.py compiled the step with XLA, from its log: True, False, or
+    "partly" when the attempts of a resumed run differed."""
+    with open(log, encoding="utf-8", errors="replace") as f:
+        seen = {line.split(", XLA ")[1].split(".")[0] == "on" for line in f if ", XLA " in line}
+    return seen.pop() if len(seen) == 1 else "partly"
 
 
 def _write_seconds(path, seconds):

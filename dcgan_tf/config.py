@@ -22,19 +22,29 @@ IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1
 
-# Settings a run must keep to be resumed: they decide the shape of the networks,
-# the data they train on, or what one step is. Restoring a checkpoint under
-# different values would load weights into another model (or miscount epochs).
-# The quality levers are not among them: loss, label_smoothing and ema_decay change
-# what later steps do, not what the checkpoint holds. A run resumed with --ema_decay
-# newly on starts its average at the restored generator; one resumed with it off
-# drops the stored average at its next save. Nor are the speed settings, except
-# precision: float16 adds loss scales to the checkpoint. A run saved under one
-# tf.distribute strategy resumes under another.
+# Settings a run must keep to be resumed: they decide the shape of the networks
+# and of the checkpointed progress noise, the data they train on and its order
+# (a resumed epoch skips the batches already seen, so the seed and shuffle
+# buffer must give the same permutation), or what one step is. Restoring a
+# checkpoint under different values would load weights into another model, or
+# replay other batches. Every other setting may change on resume and takes
+# effect from the restored step; train() logs each change:
+# - the optimizer's: Adam keeps its learning rate in the checkpoint, and the
+#   restore's value is overwritten with the flag's (fine-tuning at a lower rate);
+# - the quality levers: loss, label_smoothing and ema_decay change what later
+#   steps do, not what the checkpoint holds. A run resumed with --ema_decay newly
+#   on starts its average at the restored generator; one resumed with it off drops
+#   the stored average at its next save;
+# - the speed settings, except precision (float16 adds loss scales to the
+#   checkpoint). A run saved under one tf.distribute strategy resumes under another.
 RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim",
+                 "num_examples_to_generate", "seed", "buffer_size",
                  "architecture", "generator_filters", "discriminator_filters", "upsample",
                  "kernel_size", "init_stddev", "leaky_relu_slope", "dropout_rate",
                  "precision")
+# Settings that may differ between two runs of one workdir without being worth
+# a log line: where the run is, and how long it goes on.
+UNLOGGED_CHANGES = ("workdir", "epochs", "max_steps")
 
 
 def setting(default, help):
@@ -135,9 +145,11 @@ class Config:
                                   "fast GPUs); progress, signals and --checkpoint_every are "
                                   "handled between calls.")
     jit_compile: bool | None = setting(None, "Compile the train step with XLA (see "
-                                       "docs/performance.md). Unset = on with "
-                                       "--strategy=default, off with the distributed "
-                                       "strategies, which it does not support.")
+                                       "docs/performance.md). Unset = on when a GPU is "
+                                       "visible and --strategy=default; off on CPUs (it ran "
+                                       "0.5x to 1.2x as fast there, depending on the CPU) "
+                                       "and with the distributed strategies, which it does "
+                                       "not support.")
     precision: str = setting("float32", "'mixed_float16' (dynamic loss scaling per network) "
                              "or 'mixed_bfloat16': 16-bit compute, float32 weights, BatchNorm "
                              "statistics, logits and losses; for GPUs with tensor cores "
@@ -196,11 +208,6 @@ class Config:
             raise InputError(f"--eval_samples must be at least 10, got {self.eval_samples}.")
         if self.dataset == "folder" and not self.data_dir:
             raise InputError("--dataset=folder needs --data_dir, the folder of images.")
-
-    @property
-    def xla(self):
-        """Whether the train step is compiled with XLA (jit_compile resolved)."""
-        return self.strategy == "default" if self.jit_compile is None else self.jit_compile
 
     @property
     def d_learning_rate(self):
@@ -282,6 +289,15 @@ def resume_differences(old, new):
     """Lists 'name: old -> new' for every RESUME_FIELDS entry that differs."""
     return [f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}"
             for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+
+
+def resume_changes(old, new):
+    """Lists 'name old -> new' for every other setting that differs (those a
+    resume accepts), leaving out UNLOGGED_CHANGES."""
+    return [f"{field.name} {getattr(old, field.name)!r} -> {getattr(new, field.name)!r}"
+            for field in dataclasses.fields(Config)
+            if field.name not in RESUME_FIELDS + UNLOGGED_CHANGES
+            and getattr(old, field.name) != getattr(new, field.name)]
 
 
 def check_loss(loss, label_smoothing):

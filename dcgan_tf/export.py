@@ -35,9 +35,6 @@ def export_model(model, path):
     files.replace_directory(temporary, path)
 
 
-export_generator = export_model  # The name the generator's callers know.
-
-
 @contextlib.contextmanager
 def _without_info_logs(name):
     """Raises logger `name` to WARNING for a while.

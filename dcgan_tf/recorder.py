@@ -21,7 +21,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import data, quality_log, run_dir, visualize
+from dcgan_tf import data, files, quality_log, run_dir, visualize
 from dcgan_tf.csv_log import CsvLog
 from dcgan_tf.loop import Callback
 from dcgan_tf.train_step import METRICS
@@ -105,7 +105,9 @@ class Recorder(Callback):
                 self._write_quality(state, step)
         self.new_rows = []
         if step != self.saved_step:
-            self.manager.save(checkpoint_number=step)
+            saved = self.manager.save(checkpoint_number=step)
+            if self.is_chief:
+                _flush_checkpoint(saved)
             self.saved_step = step
 
     def close(self):
@@ -164,6 +166,16 @@ class Recorder(Callback):
             for name in quality_log.FIELDS[2:]:
                 tf.summary.scalar(f"quality/{name}", row[name], step=step)
         self.writer.flush()
+
+
+def _flush_checkpoint(prefix):
+    """fsync of the checkpoint saved at `prefix`, the index naming it, and the
+    folder: TensorFlow writes them without flushing them to disk."""
+    directory, name = os.path.split(prefix)
+    for file_name in os.listdir(directory):
+        if file_name.startswith(name + ".") or file_name == "checkpoint":
+            files.fsync(os.path.join(directory, file_name))
+    files.fsync(directory)
 
 
 def frame_path(config, epoch_number):

@@ -1,7 +1,8 @@
 """The run directory (`workdir`): its layout, and the check that it fits a config.
 
-    <workdir>/config.json        how the run was made (Config.to_json)
-    <workdir>/checkpoints/       tf.train.CheckpointManager
+    <workdir>/config.json        the run's settings (Config.to_json)
+    <workdir>/data.json          what it trains on: source, image count, fingerprint
+    <workdir>/checkpoints/       tf.train.CheckpointManager, and a copy of config.json
     <workdir>/samples/           epoch_0001.png ... from the fixed progress noise
     <workdir>/progress.gif       those frames in order
     <workdir>/losses.csv, losses.png
@@ -12,11 +13,15 @@
     <workdir>/discriminator/     the exported discriminator (SavedModel)
 """
 
+import json
+import logging
 import os
 
 from dcgan_tf import files
-from dcgan_tf.config import Config, resume_differences
+from dcgan_tf.config import Config, resume_changes, resume_differences
 from dcgan_tf.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 
 def path(config, *parts):
@@ -25,7 +30,7 @@ def path(config, *parts):
 
 # Everything a run writes, and so everything --overwrite removes. Other files a
 # user keeps in the workdir are left alone.
-ARTIFACTS = ("config.json", "checkpoints", "samples", "progress.gif", "real_vs_fake.png",
+ARTIFACTS = ("config.json", "data.json", "checkpoints", "samples", "progress.gif", "real_vs_fake.png",
              "losses.csv", "losses.png", "metrics.csv", "tensorboard", "generator",
              "discriminator")
 
@@ -38,21 +43,84 @@ def differences(config):
 
     Returns:
         A list of 'name: old -> new' strings; empty for a new or matching run.
-
-    Raises:
-        InputError: the workdir holds a run whose config.json is missing or unreadable.
     """
-    config_path = path(config, "config.json")
-    if not os.path.exists(config_path):
-        if os.path.isdir(path(config, "checkpoints")):
-            return ["config.json: missing, though checkpoints exist"]
-        return []
+    previous, problem = _previous_config(config)
+    if problem:
+        return [problem]
+    return resume_differences(previous, config) if previous else []
+
+
+def changes(config):
+    """The accepted setting changes of a resume ('name old -> new'); [] for a new run."""
+    previous, problem = _previous_config(config)
+    return resume_changes(previous, config) if previous and not problem else []
+
+
+def _previous_config(config):
+    """(Config of the run in the workdir or None, problem or None).
+
+    config.json is read first; if it is missing or damaged (a crash on a file
+    system that lost the write) while checkpoints exist, the copy saved beside
+    the checkpoints stands in for it, and create() writes config.json again.
+    """
+    if not os.path.exists(path(config, "config.json")) and not os.path.isdir(
+            path(config, "checkpoints")):
+        return None, None
+    problems = []
+    for name in ("config.json", os.path.join("checkpoints", "config.json")):
+        try:
+            with open(path(config, name), encoding="utf-8") as f:
+                previous = Config.from_json(f.read())
+        except FileNotFoundError:
+            problems.append(f"{name}: missing")
+            continue
+        except (OSError, ValueError, TypeError) as e:
+            problems.append(f"{name}: unreadable ({e})")
+            continue
+        if problems:
+            logger.warning("%s; the run's settings are read from its copy %s instead, and "
+                           "config.json is written again.", problems[0], path(config, name))
+        return previous, None
+    return None, "; ".join(problems) + ", though the workdir holds a run"
+
+
+def check_data(config, image_data):
+    """Raises InputError if the run in the workdir trained on other images.
+
+    The images are identified by their count and a fingerprint of their pixels
+    (data.fingerprint), not by their path: the same files in another folder are
+    the same data. A run without data.json (or with a damaged one) is accepted.
+    """
+    recorded = _recorded_data(config)
+    if recorded is None:
+        return
+    if (recorded.get("num_images"), recorded.get("fingerprint")) == (
+            len(image_data.images), image_data.fingerprint):
+        if recorded.get("source") != image_data.source:
+            logger.info("Same images as before (%d, fingerprint %s), now from %s.",
+                        len(image_data.images), image_data.fingerprint, image_data.source)
+        return
+    raise InputError(
+        f"--workdir={config.workdir} holds a run trained on other images:\n  before: "
+        f"{recorded.get('num_images')} images from {recorded.get('source')} (fingerprint "
+        f"{recorded.get('fingerprint')})\n  now:    {len(image_data.images)} images from "
+        f"{image_data.source} (fingerprint {image_data.fingerprint})\nA resumed epoch "
+        "skips the batches already trained on, so it needs the same images in the same "
+        "order. Use the same data to resume (for MNIST offline, the bundled sample; "
+        "online, the full set), another --workdir, or --overwrite to start again.")
+
+
+def _recorded_data(config):
     try:
-        with open(config_path, encoding="utf-8") as f:
-            previous = Config.from_json(f.read())
-    except (OSError, ValueError, TypeError) as e:
-        return [f"config.json: unreadable ({e})"]
-    return resume_differences(previous, config)
+        with open(path(config, "data.json"), encoding="utf-8") as f:
+            recorded = json.load(f)
+        return recorded if isinstance(recorded, dict) else None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        logger.warning("%s is unreadable (%s); it is written again from the data loaded "
+                       "now.", path(config, "data.json"), e)
+        return None
 
 
 def mismatch_error(config, differences):
@@ -69,10 +137,20 @@ def clear(config):
         files.remove(path(config, name))
 
 
-def create(config):
-    """Creates the workdir and writes config.json, failing early if it cannot."""
+def create(config, image_data=None):
+    """Creates the workdir and writes config.json (and its copy beside the
+    checkpoints) and data.json for `image_data`, failing early if it cannot."""
     try:
-        os.makedirs(config.workdir, exist_ok=True)
-        files.write_text(path(config, "config.json"), config.to_json())
+        os.makedirs(path(config, "checkpoints"), exist_ok=True)
+        for name in ("generator", "discriminator"):
+            if files.recover_directory(path(config, name)):
+                logger.warning("%s/ was put back from %s.old/ (an export was interrupted).",
+                               path(config, name), path(config, name))
+        for name in ("config.json", os.path.join("checkpoints", "config.json")):
+            files.write_text(path(config, name), config.to_json())
+        if image_data is not None:
+            files.write_text(path(config, "data.json"), json.dumps(dict(
+                source=image_data.source, num_images=len(image_data.images),
+                fingerprint=image_data.fingerprint), indent=1) + "\n")
     except OSError as e:
         raise InputError(f"--workdir={config.workdir}: cannot write there ({e}).") from e

@@ -61,24 +61,29 @@ def train(config, overwrite=False):
     """
     strategy, config = _check(config, overwrite)
     keras.utils.set_random_seed(config.seed)
+    # Every input is read and checked before the workdir is touched.
     image_data = data.load_images(config)
+    if not overwrite:
+        run_dir.check_data(config, image_data)
+    reference = quality_log.load_reference(config) if config.eval_every else None
+    changes = [] if overwrite else run_dir.changes(config)
     is_chief = distribute.is_chief(strategy)
     if overwrite:
         run_dir.clear(config)
     if is_chief:
-        run_dir.create(config)
-    state = _restore(config, strategy)
+        run_dir.create(config, image_data)
+    state = _restore(config, strategy, changes)
     steps_per_epoch = len(image_data.images) // config.batch_size
     target_step = config.epochs * steps_per_epoch
     if config.max_steps:
         target_step = min(target_step, config.max_steps)
-    recorder = Recorder(config, state, steps_per_epoch, is_chief,
-                        quality_log.load_reference(config) if config.eval_every else None,
+    recorder = Recorder(config, state, steps_per_epoch, is_chief, reference,
                         real_examples=_spread(image_data.images, config.num_examples_to_generate))
-    logger.info("Seed %d. Dataset %s: %d images %s from %s. Device: %s. Workdir: %s",
+    logger.info("Seed %d. Dataset %s: %d images %s from %s. Device: %s, XLA %s. Workdir: %s",
                 config.seed, config.dataset, len(image_data.images),
                 "x".join(map(str, config.image_shape)), image_data.source,
-                _device_name(strategy, config.strategy), config.workdir)
+                _device_name(strategy, config.strategy),
+                "on" if loop.uses_xla(config) else "off", config.workdir)
     start_step = int(state.step)
     if start_step >= target_step:
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
@@ -118,8 +123,12 @@ def _check(config, overwrite):
     return strategy, config
 
 
-def _restore(config, strategy):
-    """The TrainState of the latest checkpoint in the workdir, or a fresh one."""
+def _restore(config, strategy, changes=()):
+    """The TrainState of the latest checkpoint in the workdir, or a fresh one.
+
+    `changes` are the settings that differ from the stored run's (logged); the
+    flags' values are the ones that train from here on.
+    """
     latest = tf.train.latest_checkpoint(run_dir.path(config, "checkpoints"))
     # A run resumed with --ema_decay newly on starts its average at the restored
     # generator, not at the fresh initial weights.
@@ -128,8 +137,15 @@ def _restore(config, strategy):
                               strategy=strategy)
     if latest:
         state.restore(latest)
+        # Adam keeps its learning rate in the checkpoint; the flags' rate wins
+        # (beta_1 is not stored: the optimizer is built with the flag's value).
+        state.generator_optimizer.learning_rate = config.learning_rate
+        state.discriminator_optimizer.learning_rate = config.d_learning_rate
         logger.info("Resumed from %s at step %d (epoch %d).", latest, int(state.step),
                     int(state.epoch))
+        if changes:
+            logger.info("Changed since the run was saved, in effect from step %d: %s.",
+                        int(state.step), ", ".join(changes))
     if starts_average:
         with strategy.scope():
             state.ema_generator = new_average(config, state.generator)

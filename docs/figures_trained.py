@@ -189,7 +189,7 @@ def step_time(out_dir, quick, seed):
                "and images per second changed by "
                f"{last['images_per_second'] / first['images_per_second'] - 1:+.0%}. Each time "
                f"is the median of {budget.timed_steps} steps (after 2 untimed ones) of "
-               f"train.py's compiled step (XLA {'on' if cfg.xla else 'off'}) on "
+               f"train.py's compiled step (XLA {'on' if loop.uses_xla(cfg) else 'off'}) on "
                f"{os.cpu_count()} CPU cores; the 1-minute load average just before was "
                f"{loads[0]:.2f} (0 = an idle machine, {os.cpu_count()} = every core busy).")
     return numbers, {"step_time": table + "\n" + summary + "\n"}

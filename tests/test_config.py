@@ -187,11 +187,25 @@ def test_resume_differences_identical_configs_is_empty():
 
 def test_resume_differences_ignores_settings_outside_resume_fields():
     old = Config()
-    new = Config(epochs=99, learning_rate=1e-3, beta_1=0.9, seed=3, workdir="elsewhere",
-                 data_dir="/data", download=False, buffer_size=10, max_steps=5,
-                 checkpoint_every=2, num_examples_to_generate=9)
+    new = Config(epochs=99, learning_rate=1e-3, beta_1=0.9, workdir="elsewhere",
+                 data_dir="/data", download=False, max_steps=5, checkpoint_every=2)
 
     assert config_lib.resume_differences(old, new) == []
+
+
+def test_resume_differences_refuse_what_changes_noise_shape_or_data_order():
+    new = Config(seed=3, buffer_size=10, num_examples_to_generate=9)
+
+    assert config_lib.resume_differences(Config(), new) == [
+        "num_examples_to_generate: 16 -> 9", "seed: 0 -> 3", "buffer_size: 0 -> 10"]
+
+
+def test_resume_changes_lists_the_accepted_changes_but_not_where_or_how_long():
+    new = Config(epochs=99, learning_rate=1e-3, workdir="elsewhere", max_steps=5,
+                 loss="hinge", image_size=64)
+
+    assert config_lib.resume_changes(Config(), new) == [
+        "learning_rate 0.0002 -> 0.001", "loss 'non_saturating' -> 'hinge'"]
 
 
 def test_resume_differences_lists_exactly_the_differing_fields():
@@ -207,7 +221,8 @@ _CHANGED_RESUME_VALUES = dict(dataset="cifar10", image_size=64, channels=3, batc
                               noise_dim=10, upsample="resize", kernel_size=3,
                               init_stddev=None, leaky_relu_slope=0.1, dropout_rate=0.5,
                               precision="mixed_float16", architecture="dcgan_paper",
-                              generator_filters=32, discriminator_filters=16)
+                              generator_filters=32, discriminator_filters=16, seed=7,
+                              buffer_size=100, num_examples_to_generate=4)
 
 
 def test_resume_fields_test_table_covers_every_field():

@@ -1,9 +1,10 @@
 """CsvLog: the one reader and writer behind losses.csv and metrics.csv."""
 
+import logging
+
 import pytest
 
 from dcgan_tf.csv_log import CsvLog
-from dcgan_tf.errors import InputError
 
 
 def _log(path, **options):
@@ -38,8 +39,29 @@ def test_load_missing_file_is_empty(tmp_path):
     assert log.rows == [] and log.last_step is None
 
 
-def test_load_other_columns_names_the_file(tmp_path):
+def test_load_other_columns_sets_the_file_aside_and_starts_empty(tmp_path, caplog):
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="other.csv: not a test log"):
-        _log(path, kind="test log").load(10)
+    with caplog.at_level(logging.WARNING):
+        log = _log(path, kind="test log").load(10)
+    assert log.rows == []
+    assert not path.exists()
+    assert (tmp_path / "other.csv.damaged").read_text() == "a,b\n1,2\n"
+    assert "other.csv is not a readable test log" in caplog.text
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("", 0),  # Emptied by a crash.
+    ("step,epoch,loss\n1,1,0.5\n2,1,0.25\n3,1", 2),  # A row cut short.
+    ("step,epoch,loss\n1,1,0.5\n2,x,0.25\n", 1),  # A row that does not parse.
+    ("step,epoch,loss\n1,1,0.5\n\x00\x00\x00\n", 1),  # Zeros left by a lost write.
+])
+def test_load_damaged_file_keeps_the_rows_before_the_damage(tmp_path, caplog, text, kept):
+    path = tmp_path / "log.csv"
+    path.write_bytes(text.encode())
+    with caplog.at_level(logging.WARNING):
+        log = _log(path).load(10)
+    assert log.column("step") == list(range(1, kept + 1))
+    assert (tmp_path / "log.csv.damaged").read_bytes() == text.encode()
+    log.write()  # The log goes on: a clean file again.
+    assert _log(path).load(10).column("step") == list(range(1, kept + 1))

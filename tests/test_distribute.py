@@ -137,3 +137,53 @@ def test_multi_worker_overwrite_is_refused_before_anything_is_touched(tmp_path):
         training.train(config.Config(workdir=str(tmp_path), strategy="multi_worker"),
                        overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+# One good step, then a NaN batch, under a real strategy: the bad step must be
+# reported and change no weight, optimizer slot, BatchNorm statistic or average.
+_GUARD = r'''
+import sys
+import numpy as np
+import tensorflow as tf
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+from dcgan_tf import config, distribute, loop
+from dcgan_tf.state import TrainState
+
+kind, jit = sys.argv[1], sys.argv[2] == "xla"
+strategy = (tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]) if kind == "mirrored"
+            else tf.distribute.MultiWorkerMirroredStrategy())
+cfg = config.Config(image_size=28, channels=1, noise_dim=8, batch_size=8, ema_decay=0.9,
+                    jit_compile=jit)
+state = TrainState.create(cfg, strategy=strategy)
+train_steps = loop.build_train_steps(cfg, state, strategy)
+
+def batches(scale):
+    images = tf.random.stateless_uniform([8, 28, 28, 1], seed=[1, 2], minval=-1, maxval=1)
+    return iter(distribute.distribute(strategy, tf.data.Dataset.from_tensors(images * scale)))
+
+def replica_values(variable):
+    return [np.array(v) for v in strategy.experimental_local_results(variable.value)]
+
+good = train_steps(batches(1.0), tf.constant(1))
+assert bool(good["finite"][0]), good
+models = (state.generator, state.discriminator, state.ema_generator)
+watched = [v for v in [w for m in models for w in m.variables]
+           + state.generator_optimizer.variables + state.discriminator_optimizer.variables
+           if "float" in v.dtype]
+before = [replica_values(v) for v in watched]
+bad = train_steps(batches(np.nan), tf.constant(1))
+assert not bool(bad["finite"][0]), bad
+changed = [v.path for v, old in zip(watched, before)
+           if any(not np.array_equal(a, b) for a, b in zip(replica_values(v), old))]
+assert not changed, changed
+print(f"unchanged: {len(watched)} variables on {strategy.num_replicas_in_sync} replicas")
+'''
+
+
+@pytest.mark.parametrize("kind", ["mirrored", "multi_worker"])
+def test_non_finite_step_changes_nothing_under_a_strategy(kind):
+    result = _run(["-c", _GUARD, kind, "plain"], PYTHONPATH=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    replicas = 2 if kind == "mirrored" else 1
+    assert f"on {replicas} replicas" in result.stdout

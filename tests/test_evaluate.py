@@ -108,7 +108,7 @@ def _export(run_dir, image_size, channels, dataset=None):
     run_dir.mkdir(parents=True)
     generator = models.build_generator(
         config.Config(image_size=image_size, channels=channels, noise_dim=8))
-    export.export_generator(generator, str(run_dir / "generator"))
+    export.export_model(generator, str(run_dir / "generator"))
     if dataset:
         (run_dir / "config.json").write_text(json.dumps({"dataset": dataset}))
     return str(run_dir / "generator")

@@ -31,7 +31,7 @@ def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "generator"
     generator = models.build_generator(
         config.Config(image_size=28, channels=1, noise_dim=NOISE_DIM))
-    export.export_generator(generator, str(path))
+    export.export_model(generator, str(path))
     return str(path)
 
 
@@ -49,7 +49,7 @@ def test_export_keeps_tensorflow_info_logs_out_and_the_level_as_it_was(tmp_path,
     try:
         generator = models.build_generator(config.Config(image_size=28, channels=1, noise_dim=4))
         with caplog.at_level(logging.INFO):
-            export.export_generator(generator, str(tmp_path / "generator"))
+            export.export_model(generator, str(tmp_path / "generator"))
         assert tf_logger.level == logging.INFO
     finally:
         tf_logger.setLevel(level)

@@ -5,9 +5,10 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import read_log, small_config
-from dcgan_tf import data, loop, training
+from dcgan_tf import config, data, loop, training
 from dcgan_tf.state import TrainState
 from dcgan_tf.train_step import METRICS
 
@@ -91,3 +92,20 @@ def test_run_fewer_images_than_a_batch_is_an_error(tiny_npz, tmp_path):
     cfg = data.resolve(small_config(tiny_npz, tmp_path))
     with pytest.raises(ValueError, match="fewer than one batch"):
         loop.run(TrainState.create(cfg), cfg, _images(cfg)[:10], 2, show_progress=False)
+
+
+@pytest.mark.parametrize("jit_compile, strategy, expected", [
+    (True, "default", True), (False, "default", False),
+    (None, "default", False),  # Unset on a machine without GPU: the plain step.
+    (None, "mirrored", False)])
+def test_uses_xla_only_when_asked_or_on_a_gpu(jit_compile, strategy, expected):
+    assert not tf.config.list_physical_devices("GPU")  # The test machines have none.
+    settings = config.Config(jit_compile=jit_compile, strategy=strategy)
+    assert loop.uses_xla(settings) is expected
+
+
+def test_uses_xla_unset_with_a_gpu_compiles(monkeypatch):
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: ["/physical_device:GPU:0"] if kind == "GPU" else [])
+    assert loop.uses_xla(config.Config()) is True
+    assert loop.uses_xla(config.Config(strategy="mirrored")) is False

@@ -67,7 +67,9 @@ def test_train_eval_every_without_feature_network_refused_before_writing(tiny_np
     assert not (tmp_path / "run").exists()
 
 
-def test_metrics_log_other_columns_raises_input_error(tiny_npz, tmp_path):
+def test_metrics_log_other_columns_is_set_aside(tiny_npz, tmp_path, caplog):
     (tmp_path / "metrics.csv").write_text("step,loss\n1,2\n")
-    with pytest.raises(InputError, match="metrics.csv: not a dcgan_tf metrics file"):
-        recorder.metrics_log(_config(tiny_npz, tmp_path)).load(10)
+    log = recorder.metrics_log(_config(tiny_npz, tmp_path)).load(10)
+    assert log.rows == []
+    assert (tmp_path / "metrics.csv.damaged").exists()
+    assert "metrics.csv is not a readable dcgan_tf metrics file" in caplog.text

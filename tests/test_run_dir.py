@@ -1,13 +1,15 @@
 """The run directory: refusing another run's workdir, --overwrite, unwritable paths."""
 
 import dataclasses
+import logging
 import os
 
 import pytest
+import tensorflow as tf
 
-from dcgan_tf import config, run_dir, training
+from dcgan_tf import config, data, quality_log, run_dir, training
 from dcgan_tf.errors import InputError
-from conftest import small_config
+from conftest import read_log, small_config
 
 
 def _config(mnist_npz, workdir, **overrides):
@@ -23,16 +25,119 @@ def test_differences_new_or_matching_workdir_is_empty(mnist_npz, tmp_path):
     assert run_dir.differences(dataclasses.replace(cfg, epochs=9)) == []
 
 
-def test_differences_checkpoints_without_config_json_is_a_difference(mnist_npz, tmp_path):
+def test_differences_checkpoints_without_any_config_json_is_a_difference(mnist_npz,
+                                                                          tmp_path):
     (tmp_path / "checkpoints").mkdir()
     assert run_dir.differences(_config(mnist_npz, tmp_path)) == [
-        "config.json: missing, though checkpoints exist"]
+        "config.json: missing; checkpoints/config.json: missing, though the workdir holds "
+        "a run"]
 
 
-def test_differences_unreadable_config_json_is_a_difference(mnist_npz, tmp_path):
+def test_differences_unreadable_config_json_and_copy_is_a_difference(mnist_npz, tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     [difference] = run_dir.differences(_config(mnist_npz, tmp_path))
     assert difference.startswith("config.json: unreadable")
+
+
+@pytest.mark.parametrize("damage", ["", "{not js", "\x00" * 40])
+def test_damaged_config_json_is_read_from_its_copy_and_the_run_resumes(mnist_npz, tmp_path,
+                                                                       damage):
+    training.train(_config(mnist_npz, tmp_path, max_steps=2))
+    (tmp_path / "config.json").write_text(damage)
+
+    assert run_dir.differences(data.resolve(_config(mnist_npz, tmp_path, noise_dim=8))) == [
+        "noise_dim: 16 -> 8"]  # Still checked, against the copy.
+    result = training.train(_config(mnist_npz, tmp_path, max_steps=3))
+
+    assert (result.start_step, result.step) == (2, 3)
+    assert config.Config.from_json((tmp_path / "config.json").read_text()).max_steps == 3
+
+
+@pytest.mark.parametrize("name", ["losses.csv", "metrics.csv"])
+def test_damaged_log_does_not_stop_the_resume(mnist_npz, tmp_path, name):
+    settings = dict(max_steps=2, eval_every=1, eval_samples=64)
+    training.train(_config(mnist_npz, tmp_path, **settings))
+    (tmp_path / name).write_bytes(b"")  # What a crash can leave without fsync.
+
+    result = training.train(_config(mnist_npz, tmp_path, **{**settings, "max_steps": 3}))
+
+    assert result.step == 3
+    assert (tmp_path / f"{name}.damaged").read_bytes() == b""
+    if name == "losses.csv":
+        assert [row["step"] for row in read_log(tmp_path)] == ["3"]
+
+
+@pytest.mark.parametrize("setting", [dict(num_examples_to_generate=9), dict(seed=1),
+                                     dict(buffer_size=17)])
+def test_resume_with_other_progress_noise_or_data_order_is_refused_untouched(
+        mnist_npz, tmp_path, setting):
+    training.train(_config(mnist_npz, tmp_path))
+    before = {name: (tmp_path / name).read_bytes() for name in ("config.json", "losses.csv")}
+
+    with pytest.raises(InputError, match=f"{next(iter(setting))}: ") as error:
+        training.train(_config(mnist_npz, tmp_path, max_steps=3, **setting))
+
+    assert "--overwrite" in str(error.value)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
+def test_resume_on_other_images_is_refused_naming_both(mnist_npz, tmp_path):
+    training.train(_config(mnist_npz, tmp_path))  # 96 digits.
+    before = (tmp_path / "config.json").read_bytes()
+
+    with pytest.raises(InputError, match="trained on other images") as error:
+        training.train(_config(mnist_npz, tmp_path, data_dir=mnist_npz(128), max_steps=3))
+
+    message = str(error.value)
+    assert f"96 images from {mnist_npz(96)}" in message
+    assert f"128 images from {mnist_npz(128)}" in message
+    assert (tmp_path / "config.json").read_bytes() == before
+
+
+def test_resume_from_the_same_images_elsewhere_is_accepted(mnist_npz, tmp_path, caplog):
+    training.train(_config(mnist_npz, tmp_path))
+    moved = tmp_path.parent / "moved.npz"
+    moved.write_bytes(open(mnist_npz(96), "rb").read())
+
+    with caplog.at_level(logging.INFO):
+        result = training.train(_config(mnist_npz, tmp_path, data_dir=str(moved),
+                                        max_steps=3))
+
+    assert result.step == 3
+    assert f"now from {moved}" in caplog.text
+
+
+def test_resume_with_new_learning_rates_takes_effect_and_is_recorded(mnist_npz, tmp_path,
+                                                                    caplog):
+    training.train(_config(mnist_npz, tmp_path, learning_rate=2e-4))
+
+    with caplog.at_level(logging.INFO):
+        training.train(_config(mnist_npz, tmp_path, max_steps=3, learning_rate=1e-4,
+                               discriminator_learning_rate=3e-4, beta_1=0.8))
+
+    stored = tf.train.load_checkpoint(str(tmp_path / "checkpoints"))
+    rates = {name.split("/")[0]: stored.get_tensor(name)
+             for name in stored.get_variable_to_shape_map() if "_learning_rate" in name}
+    assert rates == pytest.approx({"generator_optimizer": 1e-4,
+                                   "discriminator_optimizer": 3e-4})
+    saved = config.Config.from_json((tmp_path / "config.json").read_text())
+    assert (saved.learning_rate, saved.d_learning_rate, saved.beta_1) == (1e-4, 3e-4, 0.8)
+    assert ("in effect from step 2: learning_rate 0.0002 -> 0.0001, "
+            "discriminator_learning_rate None -> 0.0003, beta_1 0.5 -> 0.8") in caplog.text
+
+
+def test_eval_reference_is_loaded_before_overwrite_clears_the_run(mnist_npz, tmp_path,
+                                                                 monkeypatch):
+    training.train(_config(mnist_npz, tmp_path))
+    before = sorted(os.listdir(tmp_path))
+
+    def broken(config):
+        raise InputError("the classifier file is damaged")
+
+    monkeypatch.setattr(quality_log, "load_reference", broken)
+    with pytest.raises(InputError, match="classifier file is damaged"):
+        training.train(_config(mnist_npz, tmp_path, noise_dim=8, eval_every=1), overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == before
 
 
 def test_train_overwrite_discards_other_run_but_keeps_user_files(mnist_npz, tmp_path):

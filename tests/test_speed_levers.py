@@ -1,16 +1,17 @@
 """The speed levers: several steps per call, XLA, mixed precision."""
 
-import functools
 import dataclasses
+import functools
 import os
+import types
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, loop, models, training
-from dcgan_tf.train_step import make_train_step
+from dcgan_tf import config, data, loop, models, train_step, training
+from dcgan_tf.train_step import LossScale, make_train_step
 from conftest import read_log, small_config
 from dcgan_tf.state import TrainState
 
@@ -18,7 +19,7 @@ NUM_IMAGES = 96  # With batch_size 16: 6 steps per epoch.
 
 
 _config = functools.partial(small_config, batch_size=16, epochs=1, max_steps=5,
-                            jit_compile=None)
+                            jit_compile=True)
 
 
 def _losses(workdir):
@@ -55,12 +56,12 @@ def float32_reference(tiny_npz, tmp_path_factory):
     return reference
 
 
-# With XLA (the default): without it, this CPU emulates 16-bit math slowly.
+# With XLA: without it, this CPU emulates 16-bit math slowly.
 @pytest.mark.parametrize("overrides", [dict(), dict(precision="mixed_bfloat16"),
                                        dict(precision="mixed_float16")])
 def test_lever_trains_like_float32_reference(float32_reference, tmp_path, overrides):
     lever = dataclasses.replace(float32_reference, workdir=str(tmp_path),
-                                **{"jit_compile": None, **overrides})
+                                **{"jit_compile": True, **overrides})
     training.train(lever)
     # Not equal: 16-bit rounding, and XLA draws other random numbers (noise, dropout).
     np.testing.assert_allclose(_losses(lever.workdir), _losses(float32_reference.workdir),
@@ -153,11 +154,19 @@ def test_float16_gradients_are_unscaled_before_the_update():
     assert np.dot(half, full) / (np.linalg.norm(half) * np.linalg.norm(full)) > 0.99
 
 
-def test_float16_overflow_below_scale_one_is_a_failure():
-    state = _float16_state()
-    state.loss_scales[0].scale.assign(1.0)
-    metrics = _float16_step(state)(_real_images() * np.inf)
-    assert not bool(metrics["finite"])
+@pytest.mark.parametrize("scale, finite", [(4.0, True), (2.0, True), (1.0, False)])
+def test_float16_overflow_is_a_failure_only_once_the_scale_falls_below_one(scale, finite):
+    """Finite losses, overflowing generator gradients: the scale halves, and the
+    step fails only when that leaves no scaling to lower (below 1)."""
+    generator_scale, discriminator_scale = LossScale("generator"), LossScale("discriminator")
+    generator_scale.scale.assign(scale)
+    parts = types.SimpleNamespace(scales=[generator_scale, discriminator_scale])
+
+    result = train_step.step_finite(parts, bad_losses=tf.constant(False),
+                                    overflows=[tf.constant(True), tf.constant(False)])
+
+    assert bool(result) is finite
+    assert float(generator_scale.scale) == scale / 2
 
 
 def test_train_loop_traces_once_for_new_epochs_and_step_counts(tiny_npz):

@@ -14,9 +14,10 @@ def state():
     return TrainState.create(config.Config(image_size=28, channels=1, noise_dim=8))
 
 
-def _step(state):
+def _step(state, jit_compile=False):
     return make_train_step(state.generator, state.discriminator, state.generator_optimizer,
-                           state.discriminator_optimizer, state.noise_rng)
+                           state.discriminator_optimizer, state.noise_rng,
+                           jit_compile=jit_compile)
 
 
 def _real_images(batch_size):
@@ -66,8 +67,9 @@ def test_train_step_draws_noise_from_the_checkpointed_generator(state):
     assert not np.array_equal(rng_state, state.noise_rng.state.numpy())
 
 
-def test_train_step_non_finite_batch_changes_no_weight_slot_or_statistic(state):
-    step = _step(state)
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["plain", "xla"])
+def test_train_step_non_finite_batch_changes_no_weight_slot_or_statistic(state, jit_compile):
+    step = _step(state, jit_compile)
     step(_real_images(4))
     variables = (state.generator.variables + state.discriminator.variables
                  + state.generator_optimizer.variables + state.discriminator_optimizer.variables)

@@ -15,7 +15,7 @@ from dcgan_tf.state import TrainState
 NUM_IMAGES = 96  # With batch_size 32: 3 steps per epoch, so epochs end quickly.
 
 
-_config = small_config  # No XLA unless a test asks for the default (jit_compile=None).
+_config = small_config  # No XLA unless a test asks for it (jit_compile=True).
 _losses = read_log
 
 
@@ -89,7 +89,7 @@ def test_train_rerun_resumes_at_stored_step_without_repeating_steps(tiny_npz, tm
 
 
 def test_train_interrupted_then_resumed_matches_uninterrupted_run(tiny_npz, tmp_path):
-    xla = dict(jit_compile=None)  # The default step: resuming is exact under XLA too.
+    xla = dict(jit_compile=True)  # Resuming is exact under XLA too.
     straight = training.train(_config(tiny_npz, tmp_path / "straight", **xla))
     training.train(_config(tiny_npz, tmp_path / "resumed", max_steps=4, **xla))
     resumed = training.train(_config(tiny_npz, tmp_path / "resumed", **xla))
@@ -112,7 +112,7 @@ def test_train_finished_run_rerun_trains_nothing(tiny_npz, tmp_path):
 def test_train_same_seed_repeats_losses_and_other_seed_does_not(tiny_npz, tmp_path):
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
         training.train(_config(tiny_npz, tmp_path / name, seed=seed, max_steps=3,
-                               jit_compile=None))  # The default step, XLA.
+                               jit_compile=True))  # Under XLA as well.
     a, b, c = ([row["discriminator_loss"] for row in _losses(tmp_path / name)]
                for name in "abc")
     assert a == b
