@@ -13,6 +13,7 @@ which imports dcgan_tf (no copied model code). Without training:
   symmetry.png, symmetry.md     Q4  filters after training from constant vs random init
   init.png, init.md             Q4  the presets' initial kernel values
   checkerboard.png, checkerboard.md  Q7  samples and spectra of untrained generators
+  (figures_answers.py)          Q9, Q12  the GAN losses' gradients; Keras' defaults
 
 and, from short training runs on the bundled MNIST sample (see figures_trained.py),
 the figures of Q5, Q6, Q7 (trained) and Q8.
@@ -42,7 +43,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import config as config_lib, data, models, readers, visualize  # noqa: E402
-import figures_trained  # noqa: E402  (next to this script)
+import figures_answers  # noqa: E402  (next to this script)
+import figures_trained  # noqa: E402
 from dcgan_tf.spectrum import mean_power_spectrum, nyquist_to_median  # noqa: E402
 from figures_common import fill_pages, log_spectrum_image, save_figure  # noqa: E402
 
@@ -54,6 +56,8 @@ flags.DEFINE_string("docs_dir", os.path.join(DOCS_DIR, "tutorial"),
                     "leave the pages alone.")
 flags.DEFINE_bool("quick", False, "Few samples and steps: checks that the script runs.")
 flags.DEFINE_integer("seed", 0, "Seeds every random draw.")
+flags.DEFINE_list("only", [], "Run only these sections (those that need no training, by "
+                  "name, e.g. gan_losses); their numbers replace theirs in numbers.json.")
 
 FLAGS = flags.FLAGS
 LABELS_PATH = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-labels-idx1-ubyte.gz")
@@ -73,9 +77,24 @@ def main(argv):
         blocks.update(section_blocks)
         print(f"{section.__name__}: done at {time.time() - start:.1f} s", flush=True)
 
-    for section in (shapes, normalization, shuffling, figures_trained.step_time, symmetry,
-                    initialization, checkerboard):
+    untrained = (shapes, normalization, shuffling, figures_trained.step_time, symmetry,
+                 initialization, checkerboard, *figures_answers.SECTIONS)
+    if FLAGS.only:
+        by_name = {section.__name__: section for section in untrained}
+        unknown = sorted(set(FLAGS.only) - set(by_name))
+        if unknown:
+            raise app.UsageError(f"--only: unknown sections {unknown}; choose from "
+                                 f"{sorted(by_name)}", exitcode=2)
+        numbers_path = os.path.join(FLAGS.out_dir, "numbers.json")
+        if os.path.exists(numbers_path):
+            with open(numbers_path) as f:
+                numbers.update(json.load(f))
+        untrained = [by_name[name] for name in FLAGS.only]
+    for section in untrained:
         run_section(section)
+    if FLAGS.only:
+        _write(numbers, blocks)
+        return
     with tempfile.TemporaryDirectory() as workdir:  # Only what the pages show is copied out.
         run_start = time.time()
         run = figures_trained.balanced_run(workdir, FLAGS.quick, FLAGS.seed)
@@ -88,6 +107,12 @@ def main(argv):
     numbers["settings"] = {"quick": FLAGS.quick, "seed": FLAGS.seed,
                            "tensorflow": tf.__version__, "keras": keras.__version__,
                            "seconds": time.time() - start}
+    _write(numbers, blocks)
+    print(f"Wrote {FLAGS.out_dir} in {time.time() - start:.1f} s.")
+
+
+def _write(numbers, blocks):
+    """The .md blocks, numbers.json, and the blocks copied into the pages."""
     for name, text in blocks.items():
         with open(os.path.join(FLAGS.out_dir, f"{name}.md"), "w") as f:
             f.write(text)
@@ -97,7 +122,6 @@ def main(argv):
     if FLAGS.docs_dir:
         fill_pages(FLAGS.docs_dir, blocks)
     print(json.dumps(numbers, indent=1, sort_keys=True))
-    print(f"Wrote {FLAGS.out_dir} in {time.time() - start:.1f} s.")
 
 
 # Q1 ------------------------------------------------------------------------------------
