@@ -1,7 +1,7 @@
 """Training throughput: the TF tutorial's loop against dcgan_tf's, in one process.
 
     python benchmarks/throughput.py                 # the variants below
-    python benchmarks/throughput.py --only="dcgan_tf (defaults: XLA)" --reps=5
+    python benchmarks/throughput.py --only="dcgan_tf --jit_compile" --reps=5
 
 Both train the tutorial's 28x28 networks (dcgan_tf.models with the `tutorial`
 preset: Dense -> 7x7x256 -> Conv2DTranspose..., 2,330,944 + 212,865 parameters)
@@ -72,10 +72,12 @@ class Variant:
 
 VARIANTS = (
     Variant("dcgan_tf --nojit_compile", dict(jit_compile=False)),
-    Variant("dcgan_tf (defaults: XLA)", {}),
-    Variant("dcgan_tf --steps_per_call=10", dict(steps_per_call=10)),
-    Variant("dcgan_tf --precision=mixed_bfloat16", dict(precision="mixed_bfloat16")),
-    Variant("dcgan_tf --precision=mixed_float16", dict(precision="mixed_float16")),
+    Variant("dcgan_tf --jit_compile", dict(jit_compile=True)),
+    Variant("dcgan_tf --steps_per_call=10", dict(steps_per_call=10, jit_compile=False)),
+    Variant("dcgan_tf --precision=mixed_bfloat16", dict(precision="mixed_bfloat16",
+                                                        jit_compile=True)),
+    Variant("dcgan_tf --precision=mixed_float16", dict(precision="mixed_float16",
+                                                       jit_compile=True)),
 )
 # 16-bit math is emulated on CPUs without native support, and slow: these run on
 # a CPU only when --only names them.

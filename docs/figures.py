@@ -185,9 +185,11 @@ def normalization(out_dir, quick, seed):
     axes[1].hist(data.normalize(images).numpy().ravel(), bins=64, range=(-1, 1),
                  color="tab:orange")
     axes[1].set_title("after (x - 127.5) / 127.5")
+    axes[0].set_xlabel("pixel value, 0 (black) to 255 (white)")
+    axes[1].set_xlabel("pixel value, -1 (black) to 1 (white)")
     for axis in axes:
         axis.set_yscale("log")
-        axis.set_ylabel("pixels")
+        axis.set_ylabel("pixels (log scale)")
     save_figure(figure, out_dir, "normalize.png")
     return numbers, blocks
 
@@ -300,7 +302,7 @@ def initialization(out_dir, quick, seed):
     for name, cfg in presets.items():
         generator = models.build_generator(cfg)
         layers = [layer for layer in generator.layers if hasattr(layer, "kernel")]
-        kernels[name] = np.concatenate([layer.kernel.numpy().ravel() for layer in layers])
+        kernels[name] = [layer.kernel.numpy().ravel() for layer in layers]
         numbers[name] = [{"layer": layer.__class__.__name__,
                           "kernel_shape": list(layer.kernel.shape),
                           "std": float(np.std(layer.kernel.numpy())),
@@ -314,13 +316,18 @@ def initialization(out_dir, quick, seed):
                     f"{dcgan['std']:.4f} ({dcgan['max_abs']:.4f}) |")
     blocks = {"init": "\n".join(rows) + "\n"}
 
-    figure, axis = plt.subplots(figsize=(6, 2.6))
-    for name, values in kernels.items():
-        axis.hist(values, bins=96, range=(-0.08, 0.08), histtype="step", density=True,
-                  label=f"{name} preset")
-    axis.set_xlabel("initial kernel value (all generator layers pooled)")
-    axis.set_ylabel("density")
-    axis.legend(fontsize=8)
+    figure, axes = plt.subplots(1, len(numbers["dcgan"]), figsize=(12, 2.8), sharey=False)
+    for index, axis in enumerate(axes):
+        for name in presets:
+            axis.hist(kernels[name][index], bins=64, range=(-0.1, 0.1), histtype="step",
+                      density=True, label=f"{name} preset")
+        layer = numbers["dcgan"][index]
+        axis.set_title(f"{layer['layer']} {'x'.join(map(str, layer['kernel_shape']))}",
+                       fontsize=9)
+        axis.set_xlabel("initial kernel value")
+        axis.set_yticks([])
+    axes[0].set_ylabel("density")
+    axes[0].legend(fontsize=8)
     save_figure(figure, out_dir, "init.png")
     return numbers, blocks
 
@@ -357,20 +364,32 @@ def checkerboard(out_dir, quick, seed):
                     f"{numbers[name]['nyquist_to_median_power']:.1f} |")
     blocks = {"checkerboard": "\n".join(rows) + "\n"}
 
-    figure, axes = plt.subplots(3, 3, figsize=(7, 7))
+    figure, axes = plt.subplots(3, 3, figsize=(8, 7.4))
+    # One colour scale per row, so that the three cases can be compared.
+    power_range = (min(s.min() for s in spectra.values()), max(s.max() for s in spectra.values()))
+    tap_range = (min(t.min() for t in taps.values()), max(t.max() for t in taps.values()))
     for column, name in enumerate(CHECKERBOARD_CASES):
         grid = visualize.image_grid(samples[name][..., np.newaxis], padding=1)
         axes[0, column].imshow(grid[..., 0], cmap="gray", vmin=0, vmax=255)
         axes[0, column].set_title(name, fontsize=9)
-        axes[1, column].imshow(spectra[name], cmap="magma")
-        axes[2, column].imshow(taps[name], cmap="viridis", interpolation="nearest")
+        power = axes[1, column].imshow(spectra[name], cmap="magma", vmin=power_range[0],
+                                       vmax=power_range[1])
+        corner = taps[name][:8, :8]  # A corner of the map, large enough to read the counts.
+        tap_image = axes[2, column].imshow(corner, cmap="viridis", interpolation="nearest",
+                                           vmin=tap_range[0], vmax=tap_range[1])
+        for (y, x), count in np.ndenumerate(corner):
+            axes[2, column].text(x, y, str(int(count)), ha="center", va="center", fontsize=6,
+                                 color="white" if count < tap_range[1] * 0.6 else "black")
         for row in range(3):
             axes[row, column].set_xticks([])
             axes[row, column].set_yticks([])
     axes[0, 0].set_ylabel("4 samples", fontsize=9)
-    axes[1, 0].set_ylabel("mean log power spectrum\n(centre = 0 frequency)", fontsize=9)
-    axes[2, 0].set_ylabel("taps per pixel, one layer\non a constant input", fontsize=9)
-    save_figure(figure, out_dir, "checkerboard.png")
+    axes[1, 0].set_ylabel("mean log10 power spectrum\n(centre = 0 frequency)", fontsize=9)
+    axes[2, 0].set_ylabel("taps per pixel, one layer\non a constant input (8x8 corner)",
+                          fontsize=9)
+    figure.colorbar(power, ax=axes[1, :].tolist(), shrink=0.9, label="log10 power")
+    figure.colorbar(tap_image, ax=axes[2, :].tolist(), shrink=0.9, label="taps")
+    save_figure(figure, out_dir, "checkerboard.png", tight=False)
     return numbers, blocks
 
 

@@ -391,7 +391,16 @@ def _plot_runs(out_dir, runs, steps, progress_noise):
         axes[2, column].set_xticks([])
         axes[2, column].set_yticks([])
         axes[2, column].set_xlabel(f"G after {steps} steps (inference mode)", fontsize=8)
-    axes[0, 0].set_ylabel("loss")
+    # The loss axis is clipped at the 99th percentile: one spike would otherwise set the
+    # scale of every panel (the clipped values are still in losses.csv and the block).
+    every_loss = np.concatenate([np.concatenate([history["generator_loss"],
+                                                 history["discriminator_loss"]])
+                                 for history, _ in runs.values()])
+    top = float(np.nanpercentile(every_loss, 99)) * 1.1
+    axes[0, 0].set_ylim(0, top)
+    for column in range(len(runs)):
+        axes[0, column].set_xlabel("step")
+    axes[0, 0].set_ylabel(f"loss (axis cut at {top:.1f})")
     axes[1, 0].set_ylabel("mean D output")
     axes[0, 0].legend(fontsize=7)
     axes[1, 0].legend(fontsize=7)
@@ -426,12 +435,14 @@ def checkerboard_trained(out_dir, quick, seed, run):
          "power: untrained", f"after {steps} steps"], rows)
     block += f"\n{len(noise)} samples each, BatchNorm in training mode.\n"
 
-    figure, axes = plt.subplots(2, 3, figsize=(7, 4.8))
+    figure, axes = plt.subplots(2, 3, figsize=(8, 4.8))
+    every = [spectrum for _, spectra in pictures.values() for spectrum in spectra]
+    low, high = min(s.min() for s in every), max(s.max() for s in every)  # One shared scale.
     for row, (mode, (samples, spectra)) in enumerate(pictures.items()):
         grid = visualize.image_grid(samples[..., np.newaxis], padding=1)
         axes[row, 0].imshow(grid[..., 0], cmap="gray", vmin=0, vmax=255)
-        axes[row, 1].imshow(spectra[0], cmap="magma")
-        axes[row, 2].imshow(spectra[1], cmap="magma")
+        axes[row, 1].imshow(spectra[0], cmap="magma", vmin=low, vmax=high)
+        shown = axes[row, 2].imshow(spectra[1], cmap="magma", vmin=low, vmax=high)
         axes[row, 0].set_ylabel(mode, fontsize=9)
         for column in range(3):
             axes[row, column].set_xticks([])
@@ -439,7 +450,8 @@ def checkerboard_trained(out_dir, quick, seed, run):
     axes[0, 0].set_title(f"9 samples after {steps} steps", fontsize=9)
     axes[0, 1].set_title("mean log power spectrum:\nuntrained", fontsize=9)
     axes[0, 2].set_title(f"\nafter {steps} steps", fontsize=9)
-    save_figure(figure, out_dir, "checkerboard_trained.png")
+    figure.colorbar(shown, ax=axes[:, 1:].ravel().tolist(), shrink=0.9, label="log10 power")
+    save_figure(figure, out_dir, "checkerboard_trained.png", tight=False)
     return numbers, {"checkerboard_trained": block}
 
 
