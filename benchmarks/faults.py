@@ -181,7 +181,7 @@ def _empty(workdir, name):
     open(os.path.join(workdir, name), "wb").close()
 
 
-def _interrupted_export(workdir, name):
+def _interrupted_export(workdir):
     os.replace(os.path.join(workdir, "generator"), os.path.join(workdir, "generator.old"))
 
 

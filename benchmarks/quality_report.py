@@ -32,7 +32,7 @@ def cell(values, fmt):
 
 def table(grouped, epochs, names, metrics):
     heading = ["configuration", "flags", "seeds", *(m[0] for m in metrics), "min classes",
-               "checkerboard", "train min/run", "steps"]
+               "checkerboard", "train min/run", "XLA", "steps"]
     lines = ["| " + " | ".join(heading) + " |", "|" + " --- |" * len(heading)]
     rows = [(name, grouped[(epochs, name)]) for name in names if (epochs, name) in grouped]
     rows.sort(key=lambda row: statistics.mean(r["metrics"]["frechet"] for r in row[1]))
@@ -46,12 +46,19 @@ def table(grouped, epochs, names, metrics):
             + " | ".join(values)
             + f" | {min(r['metrics']['classes_covered'] for r in runs)} | "
             f"{cell(checker, '{:.1f}') if checker else 'n/a'} | {minutes:.1f} | "
-            f"{runs[0]['steps']} |")
+            f"{_xla(runs)} | {runs[0]['steps']} |")
     floor = rows[0][1][0]["floor"]  # Every row of a table is on the same data.
     lines.append("| real vs real (floor) | | | " + " | ".join(
         fmt.format(floor[key]) for _, key, fmt in metrics)
-        + f" | {floor['classes_covered']} | | | |")
+        + f" | {floor['classes_covered']} | | | | |")
     return "\n".join(lines)
+
+
+def _xla(runs):
+    """How the runs' steps were compiled: 'on', 'off', or 'mixed' (seeds, or the
+    attempts of a resumed run, differed)."""
+    seen = {r.get("xla") for r in runs}
+    return {frozenset({True}): "on", frozenset({False}): "off"}.get(frozenset(seen), "mixed")
 
 
 def seed_strip(runs, results_dir, gap=6):

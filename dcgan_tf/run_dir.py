@@ -88,7 +88,7 @@ def check_data(config, image_data):
     """Raises InputError if the run in the workdir trained on other images.
 
     The images are identified by their count and a fingerprint of their pixels
-    (data.fingerprint), not by their path: the same files in another folder are
+    (ImageData.fingerprint), not by their path: the same files in another folder are
     the same data. A run without data.json (or with a damaged one) is accepted.
     """
     recorded = _recorded_data(config)
