@@ -107,11 +107,11 @@ def keras_defaults(out_dir, quick, seed):
                                                        "note"], rows)}
 
 
-INITIALIZERS = {  # name -> kernel initializer, or None for the model's own.
-    "N(0, 1)": keras.initializers.RandomNormal(0.0, 1.0),
-    "Glorot uniform": keras.initializers.GlorotUniform(),
-    "He normal": keras.initializers.HeNormal(),
-    "N(0, 0.02)": keras.initializers.RandomNormal(0.0, 0.02),
+INITIALIZERS = {  # name -> initializer for a seed (seeded: the table repeats exactly).
+    "N(0, 1)": lambda seed: keras.initializers.RandomNormal(0.0, 1.0, seed=seed),
+    "Glorot uniform": lambda seed: keras.initializers.GlorotUniform(seed=seed),
+    "He normal": lambda seed: keras.initializers.HeNormal(seed=seed),
+    "N(0, 0.02)": lambda seed: keras.initializers.RandomNormal(0.0, 0.02, seed=seed),
 }
 
 
@@ -132,9 +132,8 @@ def init_scales(out_dir, quick, seed):
     probe = keras.Model(discriminator.inputs, [layer.output for layer in kernels])
     rows, numbers = [], {}
     for name, initializer in INITIALIZERS.items():
-        keras.utils.set_random_seed(seed)
-        for layer in kernels:
-            layer.kernel.assign(initializer(layer.kernel.shape))
+        for index, layer in enumerate(kernels):
+            layer.kernel.assign(initializer(seed + index)(layer.kernel.shape))
         outputs = probe(digits, training=False)
         stds = [float(np.std(output)) for output in outputs]
         fans = [int(np.prod(layer.kernel.shape[:-1])) for layer in kernels]
@@ -142,8 +141,8 @@ def init_scales(out_dir, quick, seed):
         numbers[name] = {"output_std": stds, "kernel_std": weight_stds, "fan_in": fans}
         rows.append([name] + [f"{w:.3g} / {o:.3g}" for w, o in zip(weight_stds, stds)])
     header = ["kernels drawn from"] + [
-        f"{layer.name} (fan-in {fan}): kernel std / output std"
-        for layer, fan in zip(kernels, numbers["N(0, 0.02)"]["fan_in"])]
+        f"{type(layer).__name__} {index} (fan-in {fan}): kernel std / output std"
+        for index, (layer, fan) in enumerate(zip(kernels, numbers["N(0, 0.02)"]["fan_in"]), 1)]
     numbers["input_std"] = float(np.std(digits))
     table = markdown_table(header, rows)
     return numbers, {"init_scales": f"Input pixels: std {np.std(digits):.3g}.\n\n" + table}

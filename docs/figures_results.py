@@ -65,8 +65,8 @@ def gallery(run):
     """The fixed-noise frames at GALLERY_EPOCHS and the Fréchet distance along the run."""
     epochs_shown = [epoch for epoch in GALLERY_EPOCHS
                     if os.path.exists(os.path.join(run, "samples", f"epoch_{epoch:04d}.png"))]
-    figure, axes = plt.subplots(1, len(epochs_shown) + 1, figsize=(15, 2.9),
-                                gridspec_kw={"width_ratios": [1] * len(epochs_shown) + [1.6]})
+    figure, axes = plt.subplots(1, len(epochs_shown) + 2, figsize=(17, 2.9), gridspec_kw={
+        "width_ratios": [1] * len(epochs_shown) + [1.6, 1.6]})
     for ax, epoch in zip(axes, epochs_shown):
         ax.imshow(_frame(run, epoch), cmap="gray")
         ax.set_title(f"epoch {epoch}")
@@ -76,9 +76,16 @@ def gallery(run):
     axes[-1].plot(epochs, [float(row["frechet"]) for row in quality], "o-")
     axes[-1].set(xlabel="epoch", ylabel="Fréchet distance (2,000 samples)", yscale="log",
                  title="lower is better")
-    save_figure(figure, FLAGS.out_dir, "gallery.png")
     losses = _rows(os.path.join(run, "losses.csv"))
     steps_per_epoch = int(losses[-1]["step"]) // int(losses[-1]["epoch"])
+    for name, label in (("generator_loss", "G loss"), ("discriminator_loss", "D loss")):
+        values = np.array([float(row[name]) for row in losses])
+        per_epoch = values[:len(values) // steps_per_epoch * steps_per_epoch].reshape(
+            -1, steps_per_epoch).mean(axis=1)
+        axes[-2].plot(np.arange(1, len(per_epoch) + 1), per_epoch, label=label)
+    axes[-2].set(xlabel="epoch", ylabel="mean loss over the epoch", title="the losses")
+    axes[-2].legend(fontsize=8)
+    save_figure(figure, FLAGS.out_dir, "gallery.png")
     table = markdown_table(
         ["epoch", "steps", "Fréchet distance", "recall", "classes at 2% or more"],
         [[row["epoch"], row["step"], f"{float(row['frechet']):.1f}",
