@@ -61,12 +61,7 @@ def train(config, overwrite=False):
     """
     strategy, config = _check(config, overwrite)
     keras.utils.set_random_seed(config.seed)
-    # Every input is read and checked before the workdir is touched.
-    image_data = data.load_images(config)
-    if not overwrite:
-        run_dir.check_data(config, image_data)
-    reference = quality_log.load_reference(config) if config.eval_every else None
-    changes = [] if overwrite else run_dir.changes(config)
+    image_data, reference, changes = _read_inputs(config, overwrite)
     is_chief = distribute.is_chief(strategy)
     if overwrite:
         run_dir.clear(config)
@@ -121,6 +116,17 @@ def _check(config, overwrite):
     if differences and not overwrite:
         raise run_dir.mismatch_error(config, differences)
     return strategy, config
+
+
+def _read_inputs(config, overwrite):
+    """Everything the run reads, checked before the workdir is touched: the images,
+    the evaluation reference (--eval_every), and the settings changed on resume."""
+    image_data = data.load_images(config)
+    if not overwrite:
+        run_dir.check_data(config, image_data)
+    reference = quality_log.load_reference(config) if config.eval_every else None
+    changes = [] if overwrite else run_dir.changes(config)
+    return image_data, reference, changes
 
 
 def _restore(config, strategy, changes=()):
