@@ -183,10 +183,13 @@ def run_one(name, epochs, seed, runs_dir, core):
 
 
 def _xla(log):
-    """Whether train.py compiled the step with XLA, from its log: True, False, or
-    "partly" when the attempts of a resumed run differed."""
+    """Whether train.py compiled the step with XLA, from the start line of each
+    attempt in its log: True, False, or "partly" when the attempts of a resumed run
+    differed. A start line without the XLA setting is from a train.py that did not
+    log it, when XLA was the default on CPUs: on."""
     with open(log, encoding="utf-8", errors="replace") as f:
-        seen = {line.split(", XLA ")[1].split(".")[0] == "on" for line in f if ", XLA " in line}
+        seen = {line.split(", XLA ")[1].split(".")[0] == "on" if ", XLA " in line else True
+                for line in f if ". Dataset " in line and "Seed " in line}
     return seen.pop() if len(seen) == 1 else "partly"
 
 
