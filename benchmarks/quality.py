@@ -68,6 +68,7 @@ CONFIGURATIONS = {
     "+ two time-scales G 1e-4 D 4e-4": DEFAULT + ("--learning_rate=1e-4",
                                                   "--discriminator_learning_rate=4e-4"),
     "+ dropout 0": DEFAULT + ("--dropout_rate=0",),
+    "+ dropout 0.1": DEFAULT + ("--dropout_rate=0.1",),
     "+ kernel 4": DEFAULT + ("--kernel_size=4",),
     "+ resize upsampling": DEFAULT + ("--upsample=resize",),
     "+ paper architecture": DEFAULT + ("--architecture=dcgan_paper",),
