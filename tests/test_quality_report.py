@@ -44,3 +44,23 @@ def test_fill_block_replaces_only_the_marked_block(tmp_path):
     quality_report.fill_block(str(page), "tables", "new table")
     assert page.read_text() == ("intro\n<!-- quality.py: tables -->\nnew table\n"
                                 "<!-- /quality.py: tables -->\nend\n")
+
+
+def test_benchmark_reads_each_attempts_xla_setting_from_the_training_log(tmp_path):
+    import quality  # noqa: E402  (beside quality_report; imports no TensorFlow)
+
+    start = "I1201 training.py:82] Seed 0. Dataset mnist: 10000 images 28x28x1 from x. Device: CPU"
+    logs = {"on": [f"{start}, XLA on. Workdir: w"], "off": [f"{start}, XLA off. Workdir: w"],
+            "old": [f"{start}. Workdir: w"],  # A train.py that did not log it: XLA on then.
+            "resumed": [f"{start}. Workdir: w", "Epoch 3/10: ...", f"{start}, XLA off. Workdir: w"]}
+    found = {}
+    for name, lines in logs.items():
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+        found[name] = quality._xla(str(tmp_path / name))
+    assert found == {"on": True, "off": False, "old": True, "resumed": "partly"}
+
+
+def test_report_says_how_the_steps_were_compiled(tmp_path):
+    assert quality_report._xla([{"xla": True}, {"xla": True}]) == "on"
+    assert quality_report._xla([{"xla": False}]) == "off"
+    assert quality_report._xla([{"xla": True}, {"xla": "partly"}]) == "mixed"
