@@ -35,25 +35,21 @@ ARTIFACTS = ("config.json", "data.json", "checkpoints", "samples", "progress.gif
              "discriminator")
 
 
-def differences(config):
-    """Settings in which the run already in the workdir differs from `config`.
-
-    Reads only; touches nothing. Settings outside RESUME_FIELDS (such as --epochs)
-    may change between runs, since they do not change what a checkpoint holds.
+def compare(config):
+    """How `config` differs from the run already in the workdir. Reads only.
 
     Returns:
-        A list of 'name: old -> new' strings; empty for a new or matching run.
+        (differences, changes): 'name: old -> new' for each RESUME_FIELDS setting
+        that differs (a resume must refuse them), and 'name old -> new' for the
+        other settings that differ (a resume accepts and logs them). Both are
+        empty for a new or matching run.
     """
     previous, problem = _previous_config(config)
     if problem:
-        return [problem]
-    return resume_differences(previous, config) if previous else []
-
-
-def changes(config):
-    """The accepted setting changes of a resume ('name old -> new'); [] for a new run."""
-    previous, problem = _previous_config(config)
-    return resume_changes(previous, config) if previous and not problem else []
+        return [problem], []
+    if previous is None:
+        return [], []
+    return resume_differences(previous, config), resume_changes(previous, config)
 
 
 def _previous_config(config):

@@ -59,9 +59,9 @@ def train(config, overwrite=False):
         TrainingInterrupted: SIGINT or SIGTERM arrived; everything was saved.
         TrainingDiverged: see nan_policy.
     """
-    strategy, config = _check(config, overwrite)
+    strategy, config, changes = _check(config, overwrite)
     keras.utils.set_random_seed(config.seed)
-    image_data, reference, changes = _read_inputs(config, overwrite)
+    image_data, reference = _read_inputs(config, overwrite)
     is_chief = distribute.is_chief(strategy)
     if overwrite:
         run_dir.clear(config)
@@ -100,7 +100,8 @@ def train(config, overwrite=False):
 
 
 def _check(config, overwrite):
-    """Every check that needs no data: returns (strategy, resolved config)."""
+    """Every check that needs no data: returns (strategy, resolved config, the
+    settings changed since the run in the workdir was saved)."""
     if overwrite and config.strategy == "multi_worker":
         raise InputError("--overwrite is not supported with --strategy=multi_worker (one "
                          "worker could restore what another is deleting); remove the "
@@ -112,21 +113,20 @@ def _check(config, overwrite):
         raise InputError(f"--batch_size={config.batch_size} does not split evenly over "
                          f"--strategy={config.strategy}'s {strategy.num_replicas_in_sync} "
                          "replicas; use a multiple of that.")
-    differences = run_dir.differences(config)
+    differences, changes = run_dir.compare(config)
     if differences and not overwrite:
         raise run_dir.mismatch_error(config, differences)
-    return strategy, config
+    return strategy, config, [] if overwrite else changes
 
 
 def _read_inputs(config, overwrite):
-    """Everything the run reads, checked before the workdir is touched: the images,
-    the evaluation reference (--eval_every), and the settings changed on resume."""
+    """What the run reads, checked before the workdir is touched: the images and
+    the evaluation reference (--eval_every)."""
     image_data = data.load_images(config)
     if not overwrite:
         run_dir.check_data(config, image_data)
     reference = quality_log.load_reference(config) if config.eval_every else None
-    changes = [] if overwrite else run_dir.changes(config)
-    return image_data, reference, changes
+    return image_data, reference
 
 
 def _restore(config, strategy, changes=()):

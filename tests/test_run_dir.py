@@ -12,6 +12,10 @@ from dcgan_tf.errors import InputError
 from conftest import read_log, small_config
 
 
+def _differences(config):
+    return run_dir.compare(config)[0]
+
+
 def _config(mnist_npz, workdir, **overrides):
     settings = {"data_dir": mnist_npz(96), "epochs": 1, "max_steps": 2, **overrides}
     return small_config(settings.pop("data_dir"), workdir, **settings)
@@ -19,23 +23,23 @@ def _config(mnist_npz, workdir, **overrides):
 
 def test_differences_new_or_matching_workdir_is_empty(mnist_npz, tmp_path):
     cfg = _config(mnist_npz, tmp_path, image_size=28, channels=1)
-    assert run_dir.differences(cfg) == []
+    assert _differences(cfg) == []
     run_dir.create(cfg)
-    assert run_dir.differences(cfg) == []
-    assert run_dir.differences(dataclasses.replace(cfg, epochs=9)) == []
+    assert _differences(cfg) == []
+    assert _differences(dataclasses.replace(cfg, epochs=9)) == []
 
 
 def test_differences_checkpoints_without_any_config_json_is_a_difference(mnist_npz,
                                                                           tmp_path):
     (tmp_path / "checkpoints").mkdir()
-    assert run_dir.differences(_config(mnist_npz, tmp_path)) == [
+    assert _differences(_config(mnist_npz, tmp_path)) == [
         "config.json: missing; checkpoints/config.json: missing, though the workdir holds "
         "a run"]
 
 
 def test_differences_unreadable_config_json_and_copy_is_a_difference(mnist_npz, tmp_path):
     (tmp_path / "config.json").write_text("{not json")
-    [difference] = run_dir.differences(_config(mnist_npz, tmp_path))
+    [difference] = _differences(_config(mnist_npz, tmp_path))
     assert difference.startswith("config.json: unreadable")
 
 
@@ -45,7 +49,7 @@ def test_damaged_config_json_is_read_from_its_copy_and_the_run_resumes(mnist_npz
     training.train(_config(mnist_npz, tmp_path, max_steps=2))
     (tmp_path / "config.json").write_text(damage)
 
-    assert run_dir.differences(data.resolve(_config(mnist_npz, tmp_path, noise_dim=8))) == [
+    assert _differences(data.resolve(_config(mnist_npz, tmp_path, noise_dim=8))) == [
         "noise_dim: 16 -> 8"]  # Still checked, against the copy.
     result = training.train(_config(mnist_npz, tmp_path, max_steps=3))
 
