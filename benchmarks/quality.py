@@ -85,7 +85,8 @@ CONFIGURATIONS = {
     # where the transposed convolution's stripes showed.
     "fashion: default": ("--dataset=fashion_mnist",) + DEFAULT,
     "fashion: tutorial": ("--dataset=fashion_mnist", "--preset=tutorial"),
-    "fashion: + dropout 0": ("--dataset=fashion_mnist",) + DEFAULT + ("--dropout_rate=0",),
+    "fashion: + resize upsampling": ("--dataset=fashion_mnist",) + DEFAULT + (
+        "--upsample=resize",),
 }
 METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
     ("Fréchet ↓", "frechet", "{:.1f}"),
