@@ -191,7 +191,7 @@ def arithmetic(run):
 
 def fashion(runs, labels):
     """1,000 samples of each run: a grid, the mean power spectrum, the stripe measure."""
-    figure, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 8))
+    figure, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 8), squeeze=False)
     spectra, rows = [], []
     for column, (run, label) in enumerate(zip(runs, labels)):
         loaded = export.load_generator(os.path.join(run, "generator"))
