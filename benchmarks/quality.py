@@ -71,6 +71,7 @@ CONFIGURATIONS = {
     "+ dropout 0.1": DEFAULT + ("--dropout_rate=0.1",),
     "+ kernel 4": DEFAULT + ("--kernel_size=4",),
     "+ resize upsampling": DEFAULT + ("--upsample=resize",),
+    "+ resize upsampling + dropout 0.1": DEFAULT + ("--upsample=resize", "--dropout_rate=0.1"),
     "+ paper architecture": DEFAULT + ("--architecture=dcgan_paper",),
     "+ label smoothing 0.1": DEFAULT + ("--label_smoothing=0.1",),
     "+ least squares loss": DEFAULT + ("--loss=least_squares",),
