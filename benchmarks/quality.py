@@ -29,6 +29,7 @@ side.
 import argparse
 import concurrent.futures
 import csv
+import dataclasses
 import json
 import os
 import platform
@@ -45,7 +46,8 @@ from quality_report import fill_block, report, slug  # Beside this file.
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-from dcgan_tf import spectrum  # noqa: E402  (NumPy only: no TensorFlow in this process)
+# NumPy only: no TensorFlow in this process.
+from dcgan_tf import config_flags, spectrum  # noqa: E402
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "quality")
 FIGURES = os.path.join(REPO, "docs", "figures", "quality")
@@ -53,41 +55,50 @@ EVAL_SAMPLES = 10000
 SCREEN_EPOCHS = 10  # The budget every configuration is screened at.
 CURVE_SAMPLES = 2000
 
-# Batch size first (the dcgan preset without the generator average), then the
-# lever screen: every lever alone on top of `DEFAULT`, the default flags spelled
-# out so that a stored result keeps its meaning when a default changes. Order is
-# priority: a cut-off benchmark has the most important comparisons first.
-DEFAULT = ("--batch_size=32", "--ema_decay=0.999")
+# Batch size first (then without the generator average), then the lever screen:
+# every lever alone on top of `SCREEN_BASE`, the default flags of that time
+# (Conv2DTranspose upsampling). Every setting a default has since changed is
+# spelled out, so that a stored result keeps its meaning when a default changes
+# (tests/test_quality_report.py checks each stored run's settings against these
+# flags). Order is priority: a cut-off benchmark has the most important
+# comparisons first.
+NO_AVERAGE = ("--ema_decay=0", "--upsample=transpose")
+SCREEN_BASE = ("--batch_size=32", "--ema_decay=0.999", "--upsample=transpose")
+DEFAULT_NAME = "batch 32 + ema 0.999"  # Today's defaults.
 CONFIGURATIONS = {
-    "base (batch 64)": ("--batch_size=64",),
+    "base (batch 64)": ("--batch_size=64",) + NO_AVERAGE,
     "tutorial": ("--preset=tutorial",),
-    "batch 256": ("--batch_size=256",),
-    "batch 32": ("--batch_size=32",),
-    "batch 128": ("--batch_size=128",),
-    "batch 32 + ema 0.999": DEFAULT,
-    "+ two time-scales G 1e-4 D 4e-4": DEFAULT + ("--learning_rate=1e-4",
-                                                  "--discriminator_learning_rate=4e-4"),
-    "+ dropout 0": DEFAULT + ("--dropout_rate=0",),
-    "+ dropout 0.1": DEFAULT + ("--dropout_rate=0.1",),
-    "+ kernel 4": DEFAULT + ("--kernel_size=4",),
-    "+ resize upsampling": DEFAULT + ("--upsample=resize",),
-    "+ resize upsampling + dropout 0.1": DEFAULT + ("--upsample=resize", "--dropout_rate=0.1"),
-    "+ paper architecture": DEFAULT + ("--architecture=dcgan_paper",),
-    "+ label smoothing 0.1": DEFAULT + ("--label_smoothing=0.1",),
-    "+ least squares loss": DEFAULT + ("--loss=least_squares",),
-    "+ hinge loss": DEFAULT + ("--loss=hinge",),
-    "+ beta_1 0.9": DEFAULT + ("--beta_1=0.9",),
-    "+ Glorot init": DEFAULT + ("--init_stddev=0",),
-    "+ LeakyReLU 0.3": DEFAULT + ("--leaky_relu_slope=0.3",),
-    "+ dropout 0.5": DEFAULT + ("--dropout_rate=0.5",),
-    "+ batch 16": ("--batch_size=16", "--ema_decay=0.999"),
+    "batch 256": ("--batch_size=256",) + NO_AVERAGE,
+    "batch 32": ("--batch_size=32",) + NO_AVERAGE,
+    "batch 128": ("--batch_size=128",) + NO_AVERAGE,
+    "batch 32 + ema 0.999": SCREEN_BASE,
+    "+ two time-scales G 1e-4 D 4e-4": SCREEN_BASE + ("--learning_rate=1e-4",
+                                                      "--discriminator_learning_rate=4e-4"),
+    "+ dropout 0": SCREEN_BASE + ("--dropout_rate=0",),
+    "+ dropout 0.1": SCREEN_BASE + ("--dropout_rate=0.1",),
+    "+ kernel 4": SCREEN_BASE + ("--kernel_size=4",),
+    "+ resize upsampling": ("--batch_size=32", "--ema_decay=0.999", "--upsample=resize"),
+    "+ resize upsampling + dropout 0.1": ("--batch_size=32", "--ema_decay=0.999",
+                                          "--upsample=resize", "--dropout_rate=0.1"),
+    "+ paper architecture": SCREEN_BASE + ("--architecture=dcgan_paper",),
+    "+ label smoothing 0.1": SCREEN_BASE + ("--label_smoothing=0.1",),
+    "+ least squares loss": SCREEN_BASE + ("--loss=least_squares",),
+    "+ hinge loss": SCREEN_BASE + ("--loss=hinge",),
+    "+ beta_1 0.9": SCREEN_BASE + ("--beta_1=0.9",),
+    "+ Glorot init": SCREEN_BASE + ("--init_stddev=0",),
+    "+ LeakyReLU 0.3": SCREEN_BASE + ("--leaky_relu_slope=0.3",),
+    "+ dropout 0.5": SCREEN_BASE + ("--dropout_rate=0.5",),
+    "+ batch 16": ("--batch_size=16", "--ema_decay=0.999", "--upsample=transpose"),
     "pytorch preset": ("--preset=pytorch",),
     # Fashion-MNIST (the full 60,000 from Debian's dataset-fashion-mnist), run at 5 epochs:
     # where the transposed convolution's stripes showed.
-    "fashion: default": ("--dataset=fashion_mnist",) + DEFAULT,
     "fashion: tutorial": ("--dataset=fashion_mnist", "--preset=tutorial"),
-    "fashion: + resize upsampling": ("--dataset=fashion_mnist",) + DEFAULT + (
-        "--upsample=resize",),
+    "fashion: + resize upsampling": ("--dataset=fashion_mnist", "--batch_size=32",
+                                     "--ema_decay=0.999", "--upsample=resize"),
+    "fashion: + resize upsampling + dropout 0.1": ("--dataset=fashion_mnist",
+                                                   "--batch_size=32", "--ema_decay=0.999",
+                                                   "--upsample=resize", "--dropout_rate=0.1"),
+    "fashion: batch 32 + ema 0.999": ("--dataset=fashion_mnist",) + SCREEN_BASE,
 }
 METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
     ("Fréchet ↓", "frechet", "{:.1f}"),
@@ -107,6 +118,24 @@ def train_command(name, epochs, seed, workdir):
             f"--workdir={workdir}", f"--epochs={epochs}", f"--seed={seed}",
             f"--eval_every={max(1, epochs // 5)}", f"--eval_samples={CURVE_SAMPLES}",
             *CONFIGURATIONS[name]]
+
+
+def resolved_settings(flag_list):
+    """The settings (Config fields, as config.json stores them) that train.py
+    resolves from these '--name=value' flags, its defaults filling the rest."""
+    specs = {spec.name: spec for spec in config_flags.flag_specs()}
+    preset, values = "dcgan", {}
+    for flag in flag_list:
+        name, _, text = flag.removeprefix("--").partition("=")
+        if name == "preset":
+            preset = text
+        elif name.startswith("no") and name[2:] in specs and not text:
+            values[name[2:]] = False
+        elif specs[name].kind == "bool":
+            values[name] = text.lower() not in ("false", "0") if text else True
+        else:
+            values[name] = {"integer": int, "float": float}.get(specs[name].kind, str)(text)
+    return dataclasses.asdict(config_flags.from_flag_values(preset, values))
 
 
 def run_one(name, epochs, seed, runs_dir, core):
@@ -309,7 +338,7 @@ def main():
             print(f"{name}: {' '.join(flags) or '(no flags)'}")
         return
     if args.report:
-        text = report(RESULTS, FIGURES, CONFIGURATIONS, METRICS)
+        text = report(RESULTS, FIGURES, CONFIGURATIONS, METRICS, DEFAULT_NAME)
         fill_block(os.path.join(REPO, "docs", "results.md"), "tables", text)
         print(text)
         return

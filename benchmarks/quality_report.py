@@ -30,19 +30,22 @@ def cell(values, fmt):
             f"({shown})")
 
 
-def table(grouped, epochs, names, metrics):
+def table(grouped, epochs, configurations, metrics, default_name=None):
+    """One budget's markdown table: a row per configuration (its flags as
+    `configurations` spells them today), best mean Fréchet distance first."""
     heading = ["configuration", "flags", "seeds", *(m[0] for m in metrics), "min classes",
                "checkerboard", "train min/run", "XLA", "steps"]
     lines = ["| " + " | ".join(heading) + " |", "|" + " --- |" * len(heading)]
-    rows = [(name, grouped[(epochs, name)]) for name in names if (epochs, name) in grouped]
+    rows = [(name, grouped[(epochs, name)]) for name in configurations
+            if (epochs, name) in grouped]
     rows.sort(key=lambda row: statistics.mean(r["metrics"]["frechet"] for r in row[1]))
     for name, runs in rows:
         values = [cell([r["metrics"][key] for r in runs], fmt) for _, key, fmt in metrics]
         minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
-        flags = " ".join(runs[0]["flags"]) or "(none)"
+        flags = " ".join(configurations[name]) or "(none)"
         checker = [r["checkerboard"] for r in runs if "checkerboard" in r]
         lines.append(
-            f"| {name} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
+            f"| {name}{' (the default)' if name == default_name else ''} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
             + " | ".join(values)
             + f" | {min(r['metrics']['classes_covered'] for r in runs)} | "
             f"{cell(checker, '{:.1f}') if checker else 'n/a'} | {minutes:.1f} | "
@@ -78,14 +81,21 @@ def seed_strip(runs, results_dir, gap=6):
     return np.concatenate(pieces, axis=1)[:, :-gap]
 
 
-def report(results_dir, figures_dir, configurations, metrics):
-    """Markdown tables per budget, and one picture per configuration and budget."""
+def report(results_dir, figures_dir, configurations, metrics, default_name=None):
+    """Markdown tables per budget, and one picture per configuration and budget.
+
+    Args:
+        configurations: name -> flags, in priority order; stored results of other
+            names are left out.
+        default_name: the configuration that is today's defaults, marked so.
+    """
     grouped = load_results(results_dir)
     os.makedirs(figures_dir, exist_ok=True)
     parts = []
     for epochs in sorted({e for e, _ in grouped}):
         names = [n for n in configurations if (epochs, n) in grouped]
-        parts.append(f"### {epochs} epochs\n\n{table(grouped, epochs, names, metrics)}\n")
+        text = table(grouped, epochs, configurations, metrics, default_name)
+        parts.append(f"### {epochs} epochs\n\n{text}\n")
         parts.append(f"Final fixed-noise frames at {epochs} epochs, one grid per seed (left to "
                      "right: the seeds of the table):\n")
         for name in names:

@@ -1,5 +1,6 @@
 """benchmarks/quality_report.py: the tables of docs/results.md from stored results."""
 
+import glob
 import json
 import os
 import sys
@@ -29,11 +30,14 @@ def test_report_sorts_by_mean_frechet_with_spread_and_writes_one_strip_each(tmp_
     _store(results, "slow", 0, 80.0)
     _store(results, "fast", 0, 30.0)
     _store(results, "fast", 1, 40.0)
-    text = quality_report.report(str(results), str(figures), ["slow", "fast"], METRICS)
+    configurations = {"slow": ("--batch_size=8",), "fast": ("--batch_size=64",)}
+    text = quality_report.report(str(results), str(figures), configurations, METRICS,
+                                 default_name="fast")
     rows = [line for line in text.splitlines() if line.startswith("| fast") or
             line.startswith("| slow")]
-    assert rows[0].startswith("| fast") and "35.0 ± 7.1 (30.0, 40.0)" in rows[0]
-    assert rows[1].startswith("| slow") and "| 80.0 |" in rows[1]
+    assert rows[0].startswith("| fast (the default) | `--batch_size=64` |")
+    assert "35.0 ± 7.1 (30.0, 40.0)" in rows[0]
+    assert rows[1].startswith("| slow | `--batch_size=8` |") and "| 80.0 |" in rows[1]
     strip = np.asarray(Image.open(figures / "e10_fast.png"))
     assert strip.shape == (30, 30 + 6 + 30)  # Two half-size frames and a gap.
 
@@ -64,3 +68,22 @@ def test_report_says_how_the_steps_were_compiled(tmp_path):
     assert quality_report._xla([{"xla": True}, {"xla": True}]) == "on"
     assert quality_report._xla([{"xla": False}]) == "off"
     assert quality_report._xla([{"xla": True}, {"xla": "partly"}]) == "mixed"
+
+
+def test_every_stored_result_has_the_settings_its_configuration_spells_today():
+    # A default that changes after a run must not change what its row claims:
+    # each configuration spells out the settings its stored runs were made with.
+    import quality  # noqa: E402
+
+    stored = sorted(glob.glob(os.path.join(quality.RESULTS, "e*", "*", "seed*.json")))
+    assert len(stored) >= 30
+    for path in stored:
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+        command = quality.train_command(result["name"], result["epochs"], result["seed"], "w")
+        expected = quality.resolved_settings(command[2:])
+        differing = {name: (value, expected[name]) for name, value in result["config"].items()
+                     if name in expected and name != "workdir" and value != expected[name]
+                     # 0: the dataset's own, which config.json records resolved.
+                     and not (name in ("image_size", "channels") and expected[name] == 0)}
+        assert not differing, (path, differing)
