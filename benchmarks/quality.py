@@ -62,9 +62,18 @@ CURVE_SAMPLES = 2000
 # (tests/test_quality_report.py checks each stored run's settings against these
 # flags). Order is priority: a cut-off benchmark has the most important
 # comparisons first.
-NO_AVERAGE = ("--ema_decay=0", "--upsample=transpose")
-SCREEN_BASE = ("--batch_size=32", "--ema_decay=0.999", "--upsample=transpose")
-DEFAULT_NAME = "batch 32 + ema 0.999"  # Today's defaults.
+NO_AVERAGE = ("--ema_decay=0", "--upsample=transpose", "--dropout_rate=0.3")
+SCREEN_BASE = ("--batch_size=32", "--ema_decay=0.999", "--upsample=transpose",
+               "--dropout_rate=0.3")
+
+
+def on(base, *flags):
+    """`base` with `flags` added, each replacing base's flag of the same name."""
+    names = {flag.split("=")[0] for flag in flags}
+    return tuple(f for f in base if f.split("=")[0] not in names) + flags
+
+
+DEFAULT_NAME = "+ resize upsampling + dropout 0.1"  # Today's defaults.
 CONFIGURATIONS = {
     "base (batch 64)": ("--batch_size=64",) + NO_AVERAGE,
     "tutorial": ("--preset=tutorial",),
@@ -72,32 +81,31 @@ CONFIGURATIONS = {
     "batch 32": ("--batch_size=32",) + NO_AVERAGE,
     "batch 128": ("--batch_size=128",) + NO_AVERAGE,
     "batch 32 + ema 0.999": SCREEN_BASE,
-    "+ two time-scales G 1e-4 D 4e-4": SCREEN_BASE + ("--learning_rate=1e-4",
-                                                      "--discriminator_learning_rate=4e-4"),
-    "+ dropout 0": SCREEN_BASE + ("--dropout_rate=0",),
-    "+ dropout 0.1": SCREEN_BASE + ("--dropout_rate=0.1",),
-    "+ kernel 4": SCREEN_BASE + ("--kernel_size=4",),
-    "+ resize upsampling": ("--batch_size=32", "--ema_decay=0.999", "--upsample=resize"),
-    "+ resize upsampling + dropout 0.1": ("--batch_size=32", "--ema_decay=0.999",
-                                          "--upsample=resize", "--dropout_rate=0.1"),
-    "+ paper architecture": SCREEN_BASE + ("--architecture=dcgan_paper",),
-    "+ label smoothing 0.1": SCREEN_BASE + ("--label_smoothing=0.1",),
-    "+ least squares loss": SCREEN_BASE + ("--loss=least_squares",),
-    "+ hinge loss": SCREEN_BASE + ("--loss=hinge",),
-    "+ beta_1 0.9": SCREEN_BASE + ("--beta_1=0.9",),
-    "+ Glorot init": SCREEN_BASE + ("--init_stddev=0",),
-    "+ LeakyReLU 0.3": SCREEN_BASE + ("--leaky_relu_slope=0.3",),
-    "+ dropout 0.5": SCREEN_BASE + ("--dropout_rate=0.5",),
-    "+ batch 16": ("--batch_size=16", "--ema_decay=0.999", "--upsample=transpose"),
+    "+ two time-scales G 1e-4 D 4e-4": on(SCREEN_BASE, "--learning_rate=1e-4",
+                                          "--discriminator_learning_rate=4e-4"),
+    "+ dropout 0": on(SCREEN_BASE, "--dropout_rate=0"),
+    "+ dropout 0.1": on(SCREEN_BASE, "--dropout_rate=0.1"),
+    "+ kernel 4": on(SCREEN_BASE, "--kernel_size=4"),
+    "+ resize upsampling": on(SCREEN_BASE, "--upsample=resize"),
+    "+ resize upsampling + dropout 0.1": on(SCREEN_BASE, "--upsample=resize",
+                                            "--dropout_rate=0.1"),
+    "+ paper architecture": on(SCREEN_BASE, "--architecture=dcgan_paper"),
+    "+ label smoothing 0.1": on(SCREEN_BASE, "--label_smoothing=0.1"),
+    "+ least squares loss": on(SCREEN_BASE, "--loss=least_squares"),
+    "+ hinge loss": on(SCREEN_BASE, "--loss=hinge"),
+    "+ beta_1 0.9": on(SCREEN_BASE, "--beta_1=0.9"),
+    "+ Glorot init": on(SCREEN_BASE, "--init_stddev=0"),
+    "+ LeakyReLU 0.3": on(SCREEN_BASE, "--leaky_relu_slope=0.3"),
+    "+ dropout 0.5": on(SCREEN_BASE, "--dropout_rate=0.5"),
+    "+ batch 16": on(SCREEN_BASE, "--batch_size=16"),
     "pytorch preset": ("--preset=pytorch",),
     # Fashion-MNIST (the full 60,000 from Debian's dataset-fashion-mnist), run at 5 epochs:
     # where the transposed convolution's stripes showed.
     "fashion: tutorial": ("--dataset=fashion_mnist", "--preset=tutorial"),
-    "fashion: + resize upsampling": ("--dataset=fashion_mnist", "--batch_size=32",
-                                     "--ema_decay=0.999", "--upsample=resize"),
-    "fashion: + resize upsampling + dropout 0.1": ("--dataset=fashion_mnist",
-                                                   "--batch_size=32", "--ema_decay=0.999",
-                                                   "--upsample=resize", "--dropout_rate=0.1"),
+    "fashion: + resize upsampling": ("--dataset=fashion_mnist",) + on(
+        SCREEN_BASE, "--upsample=resize"),
+    "fashion: + resize upsampling + dropout 0.1": ("--dataset=fashion_mnist",) + on(
+        SCREEN_BASE, "--upsample=resize", "--dropout_rate=0.1"),
     "fashion: batch 32 + ema 0.999": ("--dataset=fashion_mnist",) + SCREEN_BASE,
 }
 METRICS = (  # (heading, key in the result's "metrics", format, lower is better)

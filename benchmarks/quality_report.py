@@ -5,8 +5,12 @@ import json
 import os
 import statistics
 
+import matplotlib
 import numpy as np
 from PIL import Image
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
 
 def load_results(results_dir):
@@ -104,7 +108,46 @@ def report(results_dir, figures_dir, configurations, metrics, default_name=None)
             Image.fromarray(strip).save(out, optimize=True)
             link = os.path.relpath(out, os.path.dirname(os.path.dirname(figures_dir)))
             parts.append(f"**{name}**\n\n![{name}, {epochs} epochs]({link})\n")
+    longest = max(e for e, _ in grouped)
+    contenders = [n for n in configurations if (longest, n) in grouped
+                  and all(run.get("curve") for run in grouped[(longest, n)])]
+    if contenders:
+        out = os.path.join(figures_dir, "curves.png")
+        curves_figure(grouped, contenders, out)
+        link = os.path.relpath(out, os.path.dirname(os.path.dirname(figures_dir)))
+        parts.append(f"### Quality against training time\n\nThe configurations run for "
+                     f"{longest} epochs, each seed's curve from its `--eval_every` "
+                     "measurements (2,000 samples), placed in time as its share of the run's "
+                     f"wall time:\n\n![Fréchet distance against minutes of training]({link})\n")
     return "\n".join(parts)
+
+
+def curves_figure(grouped, names, out_path):
+    """Fréchet distance against minutes of training, one line per run.
+
+    Each run's `--eval_every` curve (2,000 samples, so above its final
+    10,000-sample value) is placed in time as epoch / epochs of the run's wall
+    time: the pinned runs kept a steady pace. The longest budget of each
+    configuration is drawn (it holds the shorter one's start).
+    """
+    figure, axis = plt.subplots(figsize=(7, 4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, name in enumerate(names):
+        epochs = max(e for e, n in grouped if n == name)
+        for seed_index, run in enumerate(grouped[(epochs, name)]):
+            minutes = [int(row["epoch"]) / epochs * run["train_seconds"] / 60
+                       for row in run["curve"]]
+            axis.plot(minutes, [float(row["frechet"]) for row in run["curve"]], marker=".",
+                      color=colors[index % len(colors)], alpha=0.8,
+                      label=f"{name} ({epochs} epochs)" if seed_index == 0 else None)
+    axis.set_yscale("log")
+    axis.set_xlabel("minutes of training, one core (the other training too)")
+    axis.set_ylabel("Fréchet distance, 2,000 samples")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out_path, dpi=80)
+    plt.close(figure)
 
 
 def fill_block(page, name, text):

@@ -94,16 +94,17 @@ class Config:
     discriminator_filters: int = setting(64, "With --architecture=dcgan_paper: filters of "
                                          "D's first block (PyTorch's ndf); each block after "
                                          "it doubles them.")
-    upsample: str = setting("transpose", "Generator upsampling: 'transpose' "
-                            "(Conv2DTranspose) or 'resize' (nearest upsample + Conv2D, no "
-                            "checkerboard artifacts).")
+    upsample: str = setting("resize", "Generator upsampling: 'resize' (nearest-neighbour "
+                            "upsample, then Conv2D: no checkerboard artifacts, and the best "
+                            "samples per minute of training in docs/results.md) or "
+                            "'transpose' (the tutorial's Conv2DTranspose, faster per step).")
     kernel_size: int = setting(5, "Convolution kernel side in both networks (PyTorch's "
                                "DCGAN: 4, which the stride 2 divides).")
     init_stddev: float | None = setting(0.02, "Std of the N(0, s) weight init (BatchNorm "
                                         "gamma from N(1, s)); 0 = Keras' Glorot uniform.")
     leaky_relu_slope: float = setting(0.2, "Negative slope of every LeakyReLU.")
-    dropout_rate: float = setting(0.3, "Dropout after each discriminator block; 0 = none "
-                                  "(the DCGAN paper has none).")
+    dropout_rate: float = setting(0.1, "Dropout after each discriminator block (the "
+                                  "tutorial's: 0.3); 0 = none (the DCGAN paper has none).")
     learning_rate: float = setting(2e-4, "Adam learning rate of the generator, and of the "
                                    "discriminator unless --discriminator_learning_rate is "
                                    "set.")
@@ -251,9 +252,9 @@ PYTORCH = dict(architecture="dcgan_paper", batch_size=64, upsample="transpose", 
                init_stddev=0.02, leaky_relu_slope=0.2, dropout_rate=0.0,
                loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
 PRESET_SOURCES = {
-    "dcgan": "The defaults: the tutorial's networks with the DCGAN paper's optimizer and init, "
-             "at batch 32, exporting a moving average of the generator (docs/results.md shows "
-             "the evidence).",
+    "dcgan": "The defaults: the tutorial's networks with resize-convolution upsampling and "
+             "Dropout 0.1, the DCGAN paper's optimizer and init, batch 32, exporting a moving "
+             "average of the generator (docs/results.md shows the evidence).",
     "tutorial": "TensorFlow's DCGAN tutorial, exactly.",
     "pytorch": "PyTorch's DCGAN example: the paper's architecture, batch 64.",
 }
@@ -288,6 +289,13 @@ def preset(name, **overrides):
 def resume_differences(old, new):
     """Lists 'name: old -> new' for every RESUME_FIELDS entry that differs."""
     return [f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}"
+            for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+
+
+def resume_flags(old, new):
+    """The flags that make `new` resume a run made with `old`: '--name=value' for
+    every RESUME_FIELDS entry that differs, with old's value (as train.py takes it)."""
+    return [f"--{name}={0 if getattr(old, name) is None else getattr(old, name)}"
             for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
 
 

@@ -18,7 +18,7 @@ import logging
 import os
 
 from dcgan_tf import files
-from dcgan_tf.config import Config, resume_changes, resume_differences
+from dcgan_tf.config import Config, resume_changes, resume_differences, resume_flags
 from dcgan_tf.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -120,11 +120,15 @@ def _recorded_data(config):
 
 
 def mismatch_error(config, differences):
+    """The refusal for a workdir made with other settings, with the flags that
+    resume it (a run started before a default changed needs the old value)."""
+    previous, _ = _previous_config(config)
+    flags = resume_flags(previous, config) if previous else []
     return InputError(
         f"--workdir={config.workdir} holds a run made with another configuration:\n  "
         + "\n  ".join(differences)
-        + "\nUse another --workdir, the same settings to resume it, or --overwrite to "
-        "discard it and start again.")
+        + (f"\nTo resume it, add {' '.join(flags)} to the command." if flags else "")
+        + "\nOr use another --workdir, or --overwrite to discard it and start again.")
 
 
 def clear(config):

@@ -297,7 +297,9 @@ def symmetry(out_dir, quick, seed):
 def initialization(out_dir, quick, seed):
     """The kernels models.build_generator makes under each preset, at 28x28."""
     presets = {"tutorial": config_lib.tutorial_preset(image_size=28, channels=1),
-               "dcgan": config_lib.dcgan_preset(image_size=28, channels=1)}
+               # The same layers as the tutorial's, so the table pairs them.
+               "dcgan": config_lib.dcgan_preset(image_size=28, channels=1,
+                                                upsample="transpose")}
     numbers, kernels = {}, {}
     for name, cfg in presets.items():
         generator = models.build_generator(cfg)

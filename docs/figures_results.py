@@ -1,8 +1,11 @@
 """The trained results the tutorial shows, made from real run directories.
 
     python train.py --dataset=mnist --eval_every=10 --workdir=runs/main       # 50 epochs
-    python train.py --dataset=mnist --epochs=10 --batch_size=256 --ema_decay=0 --workdir=runs/b256
-    python docs/figures_results.py --main_run=runs/main --collapse_run=runs/b256
+    python train.py --dataset=mnist --epochs=10 --batch_size=256 --ema_decay=0 \
+        --upsample=transpose --dropout_rate=0.3 --workdir=runs/b256
+    python train.py --dataset=mnist --epochs=10 --workdir=runs/e10
+    python docs/figures_results.py --main_run=runs/main --collapse_run=runs/b256 \
+        --collapse_reference=runs/e10
 
 Each flag names a run directory (what train.py leaves) and turns on the figures
 made from it; a flag left empty skips them. Written to docs/figures/ (small

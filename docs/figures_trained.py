@@ -8,7 +8,8 @@
   checkerboard_trained.png, .md            Q7  trained samples and spectra, transpose vs resize
   progress.gif, losses.png, reading_run.md Q8  a real run's progress GIF and loss plot
 
-One short run of `dcgan_tf.training.train` (the `dcgan` preset, batch 64, on the
+One short run of `dcgan_tf.training.train` (the `dcgan` preset with
+`upsample="transpose"`, batch 64, on the
 first 2,560 digits of the bundled MNIST sample, so that an epoch is 40 steps and
 the GIF gets a frame every 40 steps) serves Q5 to Q8: the *balanced run*. It is
 stopped at each of `snapshot_steps` and resumed by calling train() again, so its
@@ -103,6 +104,9 @@ def balanced_run(workdir, quick, seed):
         dataset="mnist", data_dir=data_path, workdir=os.path.join(workdir, "balanced"),
         batch_size=BATCH_SIZE, epochs=last_step * BATCH_SIZE // budget.num_images,
         seed=seed, jit_compile=budget.jit_compile,
+        # The tutorial's Conv2DTranspose, whose checkerboard these pages show
+        # (Q7 trains the resize-convolution default beside it).
+        upsample="transpose",
         ema_decay=0.0))  # These pages show the generator itself, not its average.
     snapshots = {}
     for step in budget.snapshot_steps:
@@ -150,6 +154,7 @@ def step_time(out_dir, quick, seed):
     """
     budget = QUICK if quick else FULL
     cfg = data.resolve(config_lib.dcgan_preset(dataset="mnist", jit_compile=budget.jit_compile,
+                                               upsample="transpose",  # The tutorial's.
                                                ema_decay=0.0))  # The step alone.
     images = data.normalize(data.read_local_copy(MNIST_IMAGES).images[:max(budget.batch_sizes)])
     steps = {}

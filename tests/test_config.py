@@ -6,6 +6,7 @@ import math
 import pytest
 
 from dcgan_tf import config as config_lib
+from dcgan_tf import config_flags
 from dcgan_tf.config import Config
 from dcgan_tf.errors import InputError
 
@@ -218,7 +219,7 @@ def test_resume_differences_lists_exactly_the_differing_fields():
 
 # A valid value differing from Config()'s for every RESUME_FIELDS entry.
 _CHANGED_RESUME_VALUES = dict(dataset="cifar10", image_size=64, channels=3, batch_size=8,
-                              noise_dim=10, upsample="resize", kernel_size=3,
+                              noise_dim=10, upsample="transpose", kernel_size=3,
                               init_stddev=None, leaky_relu_slope=0.1, dropout_rate=0.5,
                               precision="mixed_float16", architecture="dcgan_paper",
                               generator_filters=32, discriminator_filters=16, seed=7,
@@ -227,6 +228,17 @@ _CHANGED_RESUME_VALUES = dict(dataset="cifar10", image_size=64, channels=3, batc
 
 def test_resume_fields_test_table_covers_every_field():
     assert set(_CHANGED_RESUME_VALUES) == set(config_lib.RESUME_FIELDS)
+
+
+@pytest.mark.parametrize("name", config_lib.RESUME_FIELDS)
+def test_resume_flags_name_the_flag_that_gives_back_the_stored_setting(name):
+    # The refusal's advice, read as train.py reads a flag, resumes the run.
+    stored = dataclasses.replace(Config(), **{name: _CHANGED_RESUME_VALUES[name]})
+    (flag,) = config_lib.resume_flags(stored, Config())
+    flag_name, text = flag.removeprefix("--").split("=", 1)
+    kind = type(getattr(Config(), name))
+    resumed = config_flags.from_flag_values("dcgan", {flag_name: kind(text)})
+    assert config_lib.resume_differences(stored, resumed) == []
 
 
 @pytest.mark.parametrize("name", config_lib.RESUME_FIELDS)

@@ -32,14 +32,23 @@ def test_models_28x28_tutorial_preset_match_tutorial_parameter_counts():
 
 
 def test_generator_28x28_upsamples_7_to_14_to_28_like_the_tutorial():
-    generator = models.build_generator(_config(28, 1))
+    generator = models.build_generator(_config(28, 1, upsample="transpose"))
     spatial = [layer.output.shape[1:3] for layer in generator.layers
                if layer.__class__.__name__ == "Conv2DTranspose"]
     assert spatial == [(7, 7), (14, 14), (28, 28)]
 
 
+def test_default_generator_has_the_tutorials_shapes_with_resize_convolutions():
+    generator = models.build_generator(config.Config(image_size=28, channels=1))
+    kinds = [layer.__class__.__name__ for layer in generator.layers]
+    spatial = [layer.output.shape[1:] for layer in generator.layers
+               if layer.__class__.__name__ == "Conv2D"]
+    assert "Conv2DTranspose" not in kinds and kinds.count("UpSampling2D") == 2
+    assert spatial == [(7, 7, 128), (14, 14, 64), (28, 28, 1)]
+
+
 def test_generator_64x64_doubles_side_and_halves_filters_from_4x4():
-    generator = models.build_generator(_config(64, 3))
+    generator = models.build_generator(_config(64, 3, upsample="transpose"))
     shapes = [tuple(layer.output.shape[1:]) for layer in generator.layers
               if layer.__class__.__name__ == "Conv2DTranspose"]
     assert shapes == [(8, 8, 256), (16, 16, 128), (32, 32, 64), (64, 64, 3)]

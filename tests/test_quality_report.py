@@ -21,7 +21,8 @@ def _store(results_dir, name, seed, frechet, recall=0.5):
     (folder / f"seed{seed}.json").write_text(json.dumps(dict(
         name=name, epochs=10, seed=seed, flags=["--batch_size=64"], train_seconds=120.0,
         steps=1560, metrics=metrics, floor=dict(frechet=1.9, recall=0.9, classes_covered=10),
-        checkerboard=3.0)))
+        checkerboard=3.0, curve=[dict(epoch="2", frechet=str(3 * frechet)),
+                                 dict(epoch="10", frechet=str(frechet))])))
     Image.fromarray(np.full((60, 60), 128, np.uint8)).save(folder / f"seed{seed}.png")
 
 
@@ -38,6 +39,8 @@ def test_report_sorts_by_mean_frechet_with_spread_and_writes_one_strip_each(tmp_
     assert rows[0].startswith("| fast (the default) | `--batch_size=64` |")
     assert "35.0 ± 7.1 (30.0, 40.0)" in rows[0]
     assert rows[1].startswith("| slow | `--batch_size=8` |") and "| 80.0 |" in rows[1]
+    assert "![Fréchet distance against minutes of training](figures/quality/curves.png)" in text
+    assert Image.open(figures / "curves.png").size[0] > 200
     strip = np.asarray(Image.open(figures / "e10_fast.png"))
     assert strip.shape == (30, 30 + 6 + 30)  # Two half-size frames and a gap.
 

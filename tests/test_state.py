@@ -8,8 +8,9 @@ from dcgan_tf import config
 from dcgan_tf.state import TrainState
 
 # Variable names of a checkpoint that train.py wrote before TrainState existed
-# (`train.py --dataset=mnist --batch_size=64 --ema_decay=0.99 --max_steps=30`):
-# a state whose checkpoint has exactly these restores such runs.
+# (`train.py --dataset=mnist --batch_size=64 --ema_decay=0.99 --max_steps=30`, when
+# Conv2DTranspose was the default upsampling): a state whose checkpoint has
+# exactly these restores such runs.
 KEYS_FILE = os.path.join(os.path.dirname(__file__), "data", "checkpoint_keys_ema.txt")
 
 
@@ -19,7 +20,8 @@ def _stored_keys(state, tmp_path):
 
 
 def test_checkpoint_keys_match_a_run_written_by_the_previous_training_module(tmp_path):
-    state = TrainState.create(config.Config(image_size=28, channels=1, ema_decay=0.99))
+    state = TrainState.create(config.Config(image_size=28, channels=1, ema_decay=0.99,
+                                            upsample="transpose"))
     with open(KEYS_FILE, encoding="utf-8") as f:
         expected = f.read().split()
     assert _stored_keys(state, tmp_path) == expected

@@ -123,11 +123,28 @@ def test_train_workdir_of_other_configuration_refused_and_left_untouched(tiny_np
     training.train(_config(tiny_npz, tmp_path, max_steps=3))
     before = {path: os.path.getmtime(path) for path in _all_files(tmp_path)}
     with pytest.raises(InputError) as error:
-        training.train(_config(tiny_npz, tmp_path, noise_dim=32, upsample="resize"))
+        training.train(_config(tiny_npz, tmp_path, noise_dim=32, upsample="transpose"))
     assert "noise_dim: 16 -> 32" in str(error.value)
-    assert "upsample: 'transpose' -> 'resize'" in str(error.value)
+    assert "upsample: 'resize' -> 'transpose'" in str(error.value)
+    assert "To resume it, add --noise_dim=16 --upsample=resize to the command." in str(
+        error.value)
     assert str(tmp_path) in str(error.value)
     assert {path: os.path.getmtime(path) for path in _all_files(tmp_path)} == before
+
+
+def test_run_made_before_a_default_changed_resumes_with_the_flags_the_refusal_names(
+        tiny_npz, tmp_path):
+    # A run started when Conv2DTranspose was the default, then resumed with the
+    # new defaults: refused, naming the flag that resumes it; that flag does.
+    training.train(_config(tiny_npz, tmp_path, upsample="transpose", init_stddev=None,
+                           max_steps=3))
+    with pytest.raises(InputError) as error:
+        training.train(_config(tiny_npz, tmp_path))
+    suggested = str(error.value).split("To resume it, add ")[1].split(" to the command.")[0]
+    assert suggested == "--upsample=transpose --init_stddev=0"
+    result = training.train(_config(tiny_npz, tmp_path, upsample="transpose", init_stddev=None))
+    assert (result.start_step, result.step) == (3, 6)
+    assert [int(row["step"]) for row in _losses(tmp_path)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_train_checkpoint_every_saves_inside_an_epoch(tiny_npz, tmp_path):
