@@ -49,7 +49,7 @@ def table(grouped, epochs, configurations, metrics, default_name=None):
         flags = " ".join(configurations[name]) or "(none)"
         checker = [r["checkerboard"] for r in runs if "checkerboard" in r]
         lines.append(
-            f"| {name}{' (the default)' if name == default_name else ''} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
+            f"| {name}{' (the default)' if _is_default(name, default_name) else ''} | `{flags}` | {', '.join(str(r['seed']) for r in runs)} | "
             + " | ".join(values)
             + f" | {min(r['metrics']['classes_covered'] for r in runs)} | "
             f"{cell(checker, '{:.1f}') if checker else 'n/a'} | {minutes:.1f} | "
@@ -59,6 +59,11 @@ def table(grouped, epochs, configurations, metrics, default_name=None):
         fmt.format(floor[key]) for _, key, fmt in metrics)
         + f" | {floor['classes_covered']} | | | | |")
     return "\n".join(lines)
+
+
+def _is_default(name, default_name):
+    """The default's row, also on another dataset ('fashion: <default_name>')."""
+    return default_name is not None and name.split(": ", 1)[-1] == default_name
 
 
 def _xla(runs):
