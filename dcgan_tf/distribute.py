@@ -88,6 +88,19 @@ def is_chief(strategy):
     return task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)
 
 
+def wait_for_workers(strategy):
+    """Returns once every worker of a multi-worker run has called it (at once
+    under the other strategies).
+
+    `training.train` calls it between the checks every worker makes of the
+    workdir and the chief writing there, so no worker reads a run that the
+    chief is halfway through creating.
+    """
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        one = tf.function(lambda: tf.constant(1.0))
+        strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(one), axis=None)
+
+
 def distribute(strategy, dataset):
     """The dataset split across the strategy's replicas, global batch preserved.
 

@@ -63,6 +63,7 @@ def train(config, overwrite=False):
     keras.utils.set_random_seed(config.seed)
     image_data, reference = _read_inputs(config, overwrite)
     is_chief = distribute.is_chief(strategy)
+    distribute.wait_for_workers(strategy)  # Every worker has checked the workdir.
     if overwrite:
         run_dir.clear(config)
     if is_chief:

@@ -87,10 +87,10 @@ def _free_ports(count):
     return ports
 
 
-def _run_workers(workdir, data, max_steps):
+def _run_workers(workdir, data, max_steps, program=("train.py",)):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     workers = [subprocess.Popen(
-        [sys.executable, "train.py", f"--workdir={workdir}", data, "--strategy=multi_worker",
+        [sys.executable, *program, f"--workdir={workdir}", data, "--strategy=multi_worker",
          f"--max_steps={max_steps}", *FLAGS], cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
         env=_environment(TF_CONFIG=json.dumps({"cluster": cluster,
@@ -101,15 +101,18 @@ def _run_workers(workdir, data, max_steps):
     finally:
         for worker in workers:
             worker.kill()
-    for worker, (_, stderr) in zip(workers, outputs):
-        assert worker.returncode == 0, stderr[-3000:]
+    assert [worker.returncode for worker in workers] == [0, 0], "\n".join(
+        f"worker {index}:\n{stderr[-2000:]}" for index, (_, stderr) in enumerate(outputs))
     return [stderr for _, stderr in outputs]
 
 
 def test_multi_worker_two_processes_train_checkpoint_and_resume(mnist_npz, tmp_path):
     data = f"--data_dir={mnist_npz(64)}"
     workdir = str(tmp_path / "run")
-    chief, worker = _run_workers(workdir, data, max_steps=2)
+    # The other worker checks the workdir before the chief starts writing it,
+    # however slowly the chief writes.
+    chief, worker = _run_workers(workdir, data, max_steps=2,
+                                 program=("tests/slow_chief.py", "3"))
     assert "multi_worker, 2 replicas" in chief
     assert "generator to" in chief and "the chief wrote the run" in worker
     assert _steps(workdir) == [1, 2]
