@@ -233,8 +233,13 @@ def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
     # There is no .cache(): the images already sit in memory as one uint8 tensor,
     # decoded once, and caching float32 batches would take 4x the memory to save
     # one cheap op per batch.
-    dataset = dataset.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)  # Prepares the next batch during a step.
+    dataset = dataset.map(normalize).prefetch(1)  # The next batch is ready during a step.
+    # With tf.data's autotuning on, deleting each epoch's iterator waits for the
+    # tuning thread's next wake-up, often seconds (docs/performance.md); one cheap
+    # op per batch leaves nothing to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def _has_idx_images(directory):

@@ -453,3 +453,11 @@ def test_train_py_bad_input_exits_2_naming_it_without_traceback(train_py_runs, c
     assert named_input in stderr
     assert "Traceback" not in stderr
     assert not workdir.exists()
+
+
+def test_make_dataset_runs_without_tf_data_autotuning():
+    # An autotuned pipeline's iterator waits for the tuning thread's next wake-up
+    # when it is deleted: seconds at the end of every epoch (docs/performance.md).
+    dataset = data.make_dataset(_sorted_images(), 5, 0, seed=0, epoch=0)
+
+    assert dataset.options().autotune.enabled is False
