@@ -13,15 +13,63 @@
     <workdir>/discriminator/     the exported discriminator (SavedModel)
 """
 
+import dataclasses
 import json
 import logging
 import os
 
 from dcgan_tf import files
-from dcgan_tf.config import Config, resume_changes, resume_differences, resume_flags
+from dcgan_tf.config import Config
 from dcgan_tf.errors import InputError
 
 logger = logging.getLogger(__name__)
+
+
+# Settings a run must keep to be resumed: they decide the shape of the networks
+# and of the checkpointed progress noise, the data they train on and its order
+# (a resumed epoch skips the batches already seen, so the seed and shuffle
+# buffer must give the same permutation), or what one step is. Restoring a
+# checkpoint under different values would load weights into another model, or
+# replay other batches. Every other setting may change on resume and takes
+# effect from the restored step; train() logs each change:
+# - the optimizer's: Adam keeps its learning rate in the checkpoint, and the
+#   restore's value is overwritten with the flag's (fine-tuning at a lower rate);
+# - the quality levers: loss, label_smoothing and ema_decay change what later
+#   steps do, not what the checkpoint holds. A run resumed with --ema_decay newly
+#   on starts its average at the restored generator; one resumed with it off drops
+#   the stored average at its next save;
+# - the speed settings, except precision (float16 adds loss scales to the
+#   checkpoint). A run saved under one tf.distribute strategy resumes under another.
+RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim",
+                 "num_examples_to_generate", "seed", "buffer_size",
+                 "architecture", "generator_filters", "discriminator_filters", "upsample",
+                 "kernel_size", "init_stddev", "leaky_relu_slope", "dropout_rate",
+                 "precision")
+# Settings that may differ between two runs of one workdir without being worth
+# a log line: where the run is, and how long it goes on.
+UNLOGGED_CHANGES = ("workdir", "epochs", "max_steps")
+
+
+def resume_differences(old, new):
+    """Lists 'name: old -> new' for every RESUME_FIELDS entry that differs."""
+    return [f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}"
+            for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+
+
+def resume_flags(old, new):
+    """The flags that make `new` resume a run made with `old`: '--name=value' for
+    every RESUME_FIELDS entry that differs, with old's value (as train.py takes it)."""
+    return [f"--{name}={0 if getattr(old, name) is None else getattr(old, name)}"
+            for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+
+
+def resume_changes(old, new):
+    """Lists 'name old -> new' for every other setting that differs (those a
+    resume accepts), leaving out UNLOGGED_CHANGES."""
+    return [f"{field.name} {getattr(old, field.name)!r} -> {getattr(new, field.name)!r}"
+            for field in dataclasses.fields(Config)
+            if field.name not in RESUME_FIELDS + UNLOGGED_CHANGES
+            and getattr(old, field.name) != getattr(new, field.name)]
 
 
 def path(config, *parts):

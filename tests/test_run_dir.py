@@ -7,7 +7,8 @@ import os
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, quality_log, run_dir, training
+from dcgan_tf import config, config_flags, data, quality_log, run_dir, training
+from dcgan_tf.config import Config
 from dcgan_tf.errors import InputError
 from conftest import read_log, small_config
 
@@ -172,3 +173,74 @@ def test_train_bad_data_with_overwrite_leaves_existing_run_untouched(mnist_npz, 
         training.train(_config(mnist_npz, tmp_path, data_dir=str(tmp_path / "missing")),
                        overwrite=True)
     assert sorted(os.listdir(tmp_path)) == before
+
+
+# --- which settings a resume must keep -------------------------------------------
+
+def test_resume_differences_identical_configs_is_empty():
+    assert run_dir.resume_differences(Config(), Config()) == []
+
+
+def test_resume_differences_ignores_settings_outside_resume_fields():
+    old = Config()
+    new = Config(epochs=99, learning_rate=1e-3, beta_1=0.9, workdir="elsewhere",
+                 data_dir="/data", download=False, max_steps=5, checkpoint_every=2)
+
+    assert run_dir.resume_differences(old, new) == []
+
+
+def test_resume_differences_refuse_what_changes_noise_shape_or_data_order():
+    new = Config(seed=3, buffer_size=10, num_examples_to_generate=9)
+
+    assert run_dir.resume_differences(Config(), new) == [
+        "num_examples_to_generate: 16 -> 9", "seed: 0 -> 3", "buffer_size: 0 -> 10"]
+
+
+def test_resume_changes_lists_the_accepted_changes_but_not_where_or_how_long():
+    new = Config(epochs=99, learning_rate=1e-3, workdir="elsewhere", max_steps=5,
+                 loss="hinge", image_size=64)
+
+    assert run_dir.resume_changes(Config(), new) == [
+        "learning_rate 0.0002 -> 0.001", "loss 'non_saturating' -> 'hinge'"]
+
+
+def test_resume_differences_lists_exactly_the_differing_fields():
+    old = Config(image_size=28, channels=1)
+    new = Config(image_size=64, channels=1, noise_dim=64, epochs=3)
+
+    assert run_dir.resume_differences(old, new) == [
+        "image_size: 28 -> 64", "noise_dim: 100 -> 64"]
+
+
+# A valid value differing from Config()'s for every RESUME_FIELDS entry.
+_CHANGED_RESUME_VALUES = dict(dataset="cifar10", image_size=64, channels=3, batch_size=8,
+                              noise_dim=10, upsample="transpose", kernel_size=3,
+                              init_stddev=None, leaky_relu_slope=0.1, dropout_rate=0.5,
+                              precision="mixed_float16", architecture="dcgan_paper",
+                              generator_filters=32, discriminator_filters=16, seed=7,
+                              buffer_size=100, num_examples_to_generate=4)
+
+
+def test_resume_fields_test_table_covers_every_field():
+    assert set(_CHANGED_RESUME_VALUES) == set(run_dir.RESUME_FIELDS)
+
+
+@pytest.mark.parametrize("name", run_dir.RESUME_FIELDS)
+def test_resume_flags_name_the_flag_that_gives_back_the_stored_setting(name):
+    # The refusal's advice, read as train.py reads a flag, resumes the run.
+    stored = dataclasses.replace(Config(), **{name: _CHANGED_RESUME_VALUES[name]})
+    (flag,) = run_dir.resume_flags(stored, Config())
+    flag_name, text = flag.removeprefix("--").split("=", 1)
+    kind = type(getattr(Config(), name))
+    resumed = config_flags.from_flag_values("dcgan", {flag_name: kind(text)})
+    assert run_dir.resume_differences(stored, resumed) == []
+
+
+@pytest.mark.parametrize("name", run_dir.RESUME_FIELDS)
+def test_resume_differences_single_change_is_listed_with_old_and_new(name):
+    new_value = _CHANGED_RESUME_VALUES[name]
+    old = Config()
+    new = dataclasses.replace(old, **{name: new_value})
+
+    assert run_dir.resume_differences(old, new) == [
+        f"{name}: {getattr(old, name)!r} -> {new_value!r}"]
