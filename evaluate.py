@@ -1,5 +1,10 @@
 """Measures an exported generator: `python evaluate.py --model=runs/mnist/generator`.
 
+MNIST and Fashion-MNIST runs are measured with shipped classifiers; runs on an
+image folder (--dataset=folder) with a feature network trained on that folder
+(dcgan_tf/folder_measure.py), at any image size. `--images=<folder>` measures a
+folder of real images instead of a generator.
+
 Flags only: they build a `dcgan_tf.evaluation.EvalConfig` and hand it to
 `dcgan_tf.evaluation.run`, then print its table. Each metric is shown beside its
 real-vs-real floor and the sample counts; everything is also written as JSON.
@@ -12,9 +17,9 @@ from dcgan_tf.config import EVAL_DATASETS
 
 USER_CHOSE_LOG_LEVEL = cli.quiet_native_logs()  # Before TensorFlow loads.
 
-flags.DEFINE_string("model", None, "Exported generator (a SavedModel folder), e.g. "
+flags.DEFINE_string("model", "", "Exported generator (a SavedModel folder), e.g. "
                     "runs/mnist/generator.")
-flags.DEFINE_string("dataset", "", f"{' or '.join(EVAL_DATASETS)}: the real images "
+flags.DEFINE_string("dataset", "", f"{', '.join(EVAL_DATASETS)} or folder: the real images "
                     "and feature network to compare with. Default: the dataset in the run's "
                     "config.json next to --model.")
 flags.DEFINE_integer("num", 10000, "Images to generate and measure; the real-vs-real floor "
@@ -24,11 +29,19 @@ flags.DEFINE_integer("batch_size", 256, "Noise vectors per generator call.")
 flags.DEFINE_string("out", "", "JSON file for every value and count. Default: "
                     "metrics.json beside the model folder (<model>/../metrics.json).")
 flags.DEFINE_string("data_dir", "", "Fashion-MNIST's IDX files (images and labels), if not "
-                    "in /usr/share/datasets/fashion-mnist or Keras' cache.")
-flags.mark_flag_as_required("model")
+                    "in /usr/share/datasets/fashion-mnist or Keras' cache; for a folder run, "
+                    "the image folder (default: the run's --data_dir).")
+flags.DEFINE_string("features", "", "Folder runs: the feature network, 'classifier' "
+                    "(trained on the folder's class subfolders) or 'random' (seeded, "
+                    "untrained); '' = classifier when the folder has class subfolders.")
+flags.DEFINE_string("images", "", "Measure this folder of real images instead of a "
+                    "generator (with --dataset, --data_dir and --out), e.g. another artwork "
+                    "of the same emoji against the training set.")
+flags.DEFINE_integer("image_size", 64, "With --images: the side the images are read at.")
 
 FLAGS = flags.FLAGS
-SETTINGS = ("model", "dataset", "num", "seed", "batch_size", "out", "data_dir")
+SETTINGS = ("model", "dataset", "num", "seed", "batch_size", "out", "data_dir", "features",
+            "images", "image_size")
 
 
 def main():

@@ -244,22 +244,24 @@ def extract(feature_net, images, batch_size=500, description="Features"):
 
     Args:
         feature_net: FeatureNet.
-        images: uint8 [N, 28, 28, 1] in [0, 255], or float [N, 28, 28, 1] in
-            [-1, 1] (the generator's output range).
+        images: uint8 [N, H, W, C] in [0, 255], or float [N, H, W, C] in
+            [-1, 1] (the generator's output range), of the network's input shape
+            (28x28x1 for the shipped classifiers).
         batch_size: images per call.
         description: the progress bar's label.
 
     Returns:
-        (features, logits): float64 [N, 128] and float64 [N, 10].
+        (features, logits): float64 [N, 128] and float64 [N, classes].
 
     Raises:
-        InputError: images of another shape than [N, 28, 28, 1].
+        InputError: images of another shape than the network's input.
     """
     images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+    expected = tuple(feature_net.model.input_shape[1:])
+    if images.ndim != 4 or images.shape[1:] != expected:
         raise InputError(
             f"images are {'x'.join(map(str, images.shape[1:]))}; the {feature_net.dataset} "
-            f"feature network takes 28x28x1 (grayscale) images only.")
+            f"feature network takes {'x'.join(map(str, expected))} images only.")
 
     def run(batch):
         batch = data.normalize(batch) if batch.dtype == np.uint8 else batch.astype(np.float32)
@@ -267,7 +269,8 @@ def extract(feature_net, images, batch_size=500, description="Features"):
 
     outputs = chunks.map_in_chunks(run, images, batch_size, description, leave=False)
     if outputs is None:
-        return np.zeros((0, FEATURE_DIM)), np.zeros((0, NUM_CLASSES))
+        return (np.zeros((0, feature_net.model.output_shape[0][-1])),
+                np.zeros((0, feature_net.model.output_shape[1][-1])))
     features, logits = outputs
     return features.astype(np.float64), logits.astype(np.float64)
 

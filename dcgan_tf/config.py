@@ -18,6 +18,7 @@ LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
 EVAL_DATASETS = ("mnist", "fashion_mnist")  # Those with a shipped feature network.
+AUGMENTATIONS = ("color", "translation", "cutout")  # See dcgan_tf.augment.
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1
@@ -110,10 +111,17 @@ class Config:
                                "progress frames, --eval_every and the export. Training itself "
                                "is unchanged; the average gave clearly better samples "
                                "(docs/results.md).")
+    augment: str = setting("", "DiffAugment (Zhao et al. 2020) for small data sets: "
+                           "comma-separated transforms applied to every image the "
+                           "discriminator sees, real and generated, inside the step: "
+                           "color, translation, cutout (e.g. 'color,translation,cutout'); "
+                           "'' = off. The generator and its export never augment.")
     eval_every: int = setting(0, "Every N epochs, measure sample quality (Fréchet distance, "
                               "KID, precision, recall, class coverage) as evaluate.py does, "
                               "into metrics.csv and TensorBoard; 0 = off. MNIST and "
-                              "Fashion-MNIST at 28x28 only.")
+                              "Fashion-MNIST at 28x28, and image folders at any size "
+                              "(a feature network trained on the folder, "
+                              "dcgan_tf/folder_measure.py).")
     eval_samples: int = setting(2000, "Generated images per --eval_every measurement (at "
                                 "least 10).")
     steps_per_call: int = setting(1, "Training steps per call of the compiled loop: Python and "
@@ -178,6 +186,7 @@ class Config:
             raise InputError(
                 f"--leaky_relu_slope must be 0 or more, got {self.leaky_relu_slope}.")
         check_loss(self.loss, self.label_smoothing)
+        augment_names(self.augment)
         if not 0 <= self.ema_decay < 1:
             raise InputError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}.")
         if self.eval_samples < 10:  # evaluation.MIN_SAMPLES: k-NN and KID need a few.
@@ -269,6 +278,20 @@ def check_loss(loss, label_smoothing):
     if label_smoothing and loss != "non_saturating":
         raise InputError(f"--label_smoothing applies to --loss=non_saturating only (a "
                          f"probability target); --loss={loss} has no such target.")
+
+
+def augment_names(policy):
+    """'color, cutout' -> ('color', 'cutout'); '' -> (). Raises InputError on an
+    unknown or repeated name."""
+    names = tuple(name.strip() for name in policy.split(",") if name.strip())
+    for name in names:
+        if name not in AUGMENTATIONS:
+            raise InputError(f"--augment={policy!r}: unknown transform {name!r}; use a "
+                             f"comma-separated list of {', '.join(AUGMENTATIONS)}, or '' "
+                             "for none.")
+    if len(set(names)) != len(names):
+        raise InputError(f"--augment={policy!r}: names a transform twice.")
+    return names
 
 
 def _check_choice(name, value, choices):

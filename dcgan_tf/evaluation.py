@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from dcgan_tf import classifiers, export, files, metrics, sampling
+from dcgan_tf import classifiers, export, files, folder_measure, metrics, sampling
 from dcgan_tf.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -34,25 +34,42 @@ class EvalConfig:
 
     Attributes:
         model: folder of the exported generator SavedModel.
-        dataset: 'mnist' or 'fashion_mnist'; '' reads it from the run's config.json
-            next to the model.
+        dataset: 'mnist', 'fashion_mnist' or 'folder'; '' reads it from the run's
+            config.json next to the model.
         num: images to generate and measure.
         seed: seeds the noise, the floor's real subset and KID's subsets.
         batch_size: noise vectors per generator call.
         out: the JSON to write; '' = metrics.json next to the model folder.
-        data_dir: Fashion-MNIST's IDX files, if not in the usual places.
+        data_dir: Fashion-MNIST's IDX files, if not in the usual places; for
+            'folder', the image folder ('' = the run's --data_dir).
+        features: for 'folder': 'classifier', 'random' or '' (classifier when the
+            folder has class subfolders); see dcgan_tf.folder_measure.
+        images: a folder of real images to measure instead of a generator's samples
+            (how far another image set is from the data); then --model is not used.
+        image_size: with `images` and no model, the side to read them at.
     """
-    model: str
+    model: str = ""
     dataset: str = ""
     num: int = 10000
     seed: int = 0
     batch_size: int = 256
     out: str = ""
     data_dir: str = ""
+    features: str = ""
+    images: str = ""
+    image_size: int = 64
 
     def __post_init__(self):
-        if self.dataset:
+        if self.dataset and self.dataset != "folder":
             classifiers.check_dataset(self.dataset)
+        if bool(self.model) == bool(self.images):
+            raise InputError("Pass --model=<generator SavedModel> or --images=<folder of "
+                             "images>, one of the two.")
+        if self.images and not self.out:
+            raise InputError("--images: pass --out=<file.json> for the results.")
+        if self.features and self.features not in folder_measure.KINDS:
+            raise InputError(f"--features={self.features!r}: choose one of "
+                             f"{', '.join(folder_measure.KINDS)}.")
         if self.num < MIN_SAMPLES:
             raise InputError(f"--num must be at least {MIN_SAMPLES}, got {self.num}.")
         if self.batch_size < 1:
@@ -128,6 +145,32 @@ def load_reference(dataset, num_samples, data_dir="", seed=0):
                      f"{count} random images of {train.source}")
 
 
+def load_folder_reference(directory, image_shape, num_samples=0, seed=0, kind=""):
+    """The reference of runs on an image folder (see dcgan_tf.folder_measure): half B
+    of the folder, and as floor half A against half B.
+
+    Args:
+        directory: the folder the generator trained on.
+        image_shape: (H, W, C) of the generator's images.
+        num_samples: generated images each later evaluation will use (for a hint).
+        seed: seeds the feature network and KID's subsets.
+        kind: '', 'classifier' or 'random' (folder_measure.KINDS).
+
+    Returns:
+        Reference.
+    """
+    feature_net, half_a, half_b = folder_measure.load_halves(directory, image_shape, seed, kind)
+    features, logits = classifiers.extract(feature_net, half_b.images, description="Real B")
+    floor_features, floor_logits = classifiers.extract(feature_net, half_a.images,
+                                                       description="Real A")
+    floor = compare(floor_features, floor_logits, features, logits, seed)
+    if num_samples and num_samples != len(half_b.images):
+        logger.info("The floor compares %d with %d real images; --num=%d measures samples at "
+                    "the same counts.", len(half_a.images), len(half_b.images),
+                    len(half_b.images))
+    return Reference(feature_net, features, logits, floor, half_b.source, half_a.source)
+
+
 def evaluate_images(images, reference, seed=0):
     """Measures images against the reference.
 
@@ -194,7 +237,8 @@ def format_table(report, floor):
 
 
 def run(config):
-    """Loads the generator in `config.model`, measures `config.num` samples, writes JSON.
+    """Measures `config.num` samples of the generator in `config.model` (or the
+    images of `config.images`) against the real reference; writes JSON.
 
     Args:
         config: EvalConfig.
@@ -207,22 +251,49 @@ def run(config):
         InputError: a bad model, a generator of another image shape, an unknown
             dataset, or missing real data.
     """
-    loaded = export.load_generator(config.model)
-    dataset = config.dataset or _dataset_of_run(config.model)
-    if loaded.image_shape != classifiers.IMAGE_SHAPE:
-        raise InputError(
-            f"--model={config.model}: makes {'x'.join(map(str, loaded.image_shape))} images; "
-            f"the metrics' feature networks ({', '.join(classifiers.DATASETS)}) take 28x28x1 "
-            "only.")
+    loaded = export.load_generator(config.model) if config.model else None
+    run_config = _run_config(config.model) if config.model else {}
+    dataset = config.dataset or run_config.get("dataset", "")
+    if not dataset:
+        raise InputError(f"--model={config.model}: no run config.json beside it names the "
+                         f"dataset; pass --dataset ({', '.join(classifiers.DATASETS)} or "
+                         "folder).")
+    data_dir = config.data_dir or (run_config.get("data_dir", "") if dataset == "folder" else "")
+    if loaded:
+        image_shape = loaded.image_shape
+    else:
+        image_shape = ((28, 28, 1) if dataset in classifiers.DATASETS
+                       else (config.image_size, config.image_size, 3))
+    if dataset != "folder":
+        classifiers.check_dataset(dataset)
+        if image_shape != classifiers.IMAGE_SHAPE:
+            raise InputError(
+                f"--model={config.model}: makes {'x'.join(map(str, image_shape))} images; "
+                f"the {dataset} feature network takes 28x28x1 only.")
+    elif not data_dir:
+        raise InputError("--dataset=folder: pass --data_dir, the folder the generator "
+                         "trained on.")
     out = config.out or default_out(config.model)
     files.check_writable(out)  # Before measuring, which takes a while at the default --num.
+    measured = config.model or config.images
     logger.info("Seed %d. Measuring %d samples of %s against %s.", config.seed, config.num,
-                config.model, dataset)
-    reference = load_reference(dataset, config.num, config.data_dir, config.seed)
-    images = sampling.sample(loaded, config.num, config.seed, config.batch_size)
+                measured, data_dir if dataset == "folder" else dataset)
+    if dataset == "folder":
+        reference = load_folder_reference(data_dir, image_shape, config.num, config.seed,
+                                          config.features)
+    else:
+        reference = load_reference(dataset, config.num, config.data_dir, config.seed)
+    if loaded:
+        images = sampling.sample(loaded, config.num, config.seed, config.batch_size)
+    else:
+        images = folder_measure.read_folder(config.images, image_shape).images
+        if len(images) > config.num:
+            images = images[np.sort(np.random.default_rng(config.seed).choice(
+                len(images), config.num, replace=False))]
     report = evaluate_images(images, reference, config.seed)
     record = {
-        "model": config.model, "dataset": dataset, "seed": config.seed,
+        "model": config.model, "images": config.images, "dataset": dataset,
+        "data_dir": data_dir, "seed": config.seed,
         "generated": dataclasses.asdict(report),
         "real_vs_real_floor": dataclasses.asdict(reference.floor),
         "reference_source": reference.source, "floor_source": reference.floor_source,
@@ -241,19 +312,12 @@ def default_out(model):
     return os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "metrics.json")
 
 
-def _dataset_of_run(model):
-    """The dataset named in the run's config.json, next to the model folder."""
+def _run_config(model):
+    """The run's config.json next to the model folder, as a dict ({} if unreadable)."""
     path = os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "config.json")
     try:
         with open(path, encoding="utf-8") as f:
-            dataset = json.load(f).get("dataset", "")
-    except (OSError, ValueError, AttributeError):
-        dataset = ""
-    if not dataset:
-        raise InputError(f"--model={model}: no run config.json beside it names the dataset; "
-                         f"pass --dataset ({' or '.join(classifiers.DATASETS)}).")
-    if dataset not in classifiers.DATASETS:
-        raise InputError(f"--model={model}: its run trained on {dataset}, which has no "
-                         "feature network; metrics exist for "
-                         f"{' and '.join(classifiers.DATASETS)} only.")
-    return dataset
+            values = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}

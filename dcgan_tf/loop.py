@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from dcgan_tf import data, distribute, losses
+from dcgan_tf import augment, data, distribute, losses
 from dcgan_tf.train_step import METRICS, make_train_loop, make_train_step
 
 # Metrics are read back from the device (a sync point) only this often.
@@ -64,7 +64,9 @@ def build_train_steps(config, state, strategy=None):
         state.discriminator_optimizer, state.noise_rng,
         losses.get(config.loss, config.label_smoothing), state.ema_generator,
         config.ema_decay, loss_scales=state.loss_scales, jit_compile=uses_xla(config),
-        strategy=strategy if distribute.is_distributed(strategy) else None)
+        strategy=strategy if distribute.is_distributed(strategy) else None,
+        augment=(augment.make_augment(config.augment, state.noise_rng)
+                 if config.augment else None))
     return make_train_loop(train_step)
 
 

@@ -24,25 +24,32 @@ _BATCH_SIZE = 500  # Noise vectors per generator call.
 def check_supported(config):
     """Raises InputError if --eval_every is set for data without a feature network.
 
+    MNIST and Fashion-MNIST at 28x28x1 use their shipped classifiers; image
+    folders, at any size, a network trained on the folder (dcgan_tf.folder_measure).
+    CIFAR-10 has neither offline.
+
     Args:
         config: a resolved Config (image_size and channels known).
     """
-    if not config.eval_every:
+    if not config.eval_every or config.dataset == "folder":
         return
     if config.dataset not in classifiers.DATASETS or config.image_shape != (28, 28, 1):
         raise InputError(
             f"--eval_every needs a feature network, which exists for "
-            f"{' and '.join(classifiers.DATASETS)} at 28x28x1 only; this run is "
-            f"{config.dataset} at {'x'.join(map(str, config.image_shape))}. "
+            f"{' and '.join(classifiers.DATASETS)} at 28x28x1 and for --dataset=folder; this "
+            f"run is {config.dataset} at {'x'.join(map(str, config.image_shape))}. "
             "Leave --eval_every at 0.")
 
 
 def load_reference(config):
     """The real side of every measurement of this run (slow: call once per run)."""
-    # A training --data_dir may be an .npz; the classifier splits need the IDX folder.
-    data_dir = config.data_dir if os.path.isdir(config.data_dir) else ""
     logger.info("Loading the %s reference for --eval_every=%d (%d samples per measurement).",
                 config.dataset, config.eval_every, config.eval_samples)
+    if config.dataset == "folder":
+        return evaluation.load_folder_reference(config.data_dir, config.image_shape,
+                                                config.eval_samples, config.seed)
+    # A training --data_dir may be an .npz; the classifier splits need the IDX folder.
+    data_dir = config.data_dir if os.path.isdir(config.data_dir) else ""
     return evaluation.load_reference(config.dataset, config.eval_samples, data_dir, config.seed)
 
 
@@ -57,7 +64,7 @@ def measure(config, generator, reference, step, steps_per_epoch):
 
     Args:
         config: the run's resolved Config.
-        generator: keras.Model, noise [B, noise_dim] -> images [B, 28, 28, 1] in [-1, 1].
+        generator: keras.Model, noise [B, noise_dim] -> images [B, H, W, C] in [-1, 1].
         reference: evaluation.Reference from load_reference.
         step: the step the generator has trained to, at an epoch end.
         steps_per_epoch: full batches per epoch.

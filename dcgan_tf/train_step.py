@@ -66,6 +66,8 @@ class StepParts:
         ema_generator: None, or the generator average (see update_average).
         ema_decay: the average's decay.
         strategy: the tf.distribute.Strategy the variables live under.
+        augment: images -> images, applied to everything the discriminator
+            sees, real and generated (augment.make_augment); the identity when off.
     """
     networks: tuple
     noise_rng: tf.random.Generator
@@ -75,6 +77,7 @@ class StepParts:
     ema_generator: object
     ema_decay: float
     strategy: tf.distribute.Strategy
+    augment: object = None
 
     @property
     def generator(self):
@@ -83,7 +86,8 @@ class StepParts:
 
 def make_train_step(generator, discriminator, generator_optimizer,
                     discriminator_optimizer, noise_rng, gan_loss=None, ema_generator=None,
-                    ema_decay=0.0, loss_scales=None, jit_compile=False, strategy=None):
+                    ema_decay=0.0, loss_scales=None, jit_compile=False, strategy=None,
+                    augment=None):
     """Builds the step for these models and optimizers.
 
     Everything the step touches is passed in here, not read from globals, and the
@@ -114,6 +118,8 @@ def make_train_step(generator, discriminator, generator_optimizer,
         strategy: the tf.distribute.Strategy the variables were created under;
             None = the default (no distribution). The batch is that strategy's distributed
             batch (per-replica values); losses are averaged over the global batch.
+        augment: None, or a function applied to every batch of images, real and
+            generated, before the discriminator sees it (see dcgan_tf.augment).
 
     Returns:
         train_step(real_images) for float32 [B, H, W, C] in [-1, 1], returning a
@@ -133,7 +139,7 @@ def make_train_step(generator, discriminator, generator_optimizer,
                                               + discriminator.non_trainable_variables)
                     if "float" in variable.dtype],
         ema_generator=ema_generator, ema_decay=ema_decay,
-        strategy=strategy or tf.distribute.get_strategy())
+        strategy=strategy or tf.distribute.get_strategy(), augment=augment)
     return tf.function(functools.partial(train_step, parts), jit_compile=jit_compile or None)
 
 
@@ -171,6 +177,8 @@ def compute_gradients(parts, real_images):
     noise = parts.noise_rng.normal([tf.shape(real_images)[0], generator.input_shape[-1]])
     with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
         fake_images = generator(noise, training=True)
+        if parts.augment is not None:  # Both sides, so G is not taught to draw augmentations.
+            real_images, fake_images = parts.augment(real_images), parts.augment(fake_images)
         real_logits = tf.cast(discriminator(real_images, training=True), tf.float32)
         fake_logits = tf.cast(discriminator(fake_images, training=True), tf.float32)
         generator_loss = parts.gan_loss.generator(fake_logits)

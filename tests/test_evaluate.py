@@ -88,9 +88,9 @@ def test_eval_config_bad_settings_raise_input_error(settings, message):
 
 
 def test_run_of_a_dataset_without_feature_network_raises_input_error(tmp_path):
-    model = _export(tmp_path / "run", 28, 1, dataset="folder")
+    model = _export(tmp_path / "run", 32, 3, dataset="cifar10")
 
-    with pytest.raises(InputError, match="trained on folder, which has no feature network"):
+    with pytest.raises(InputError, match="cifar10: no feature network"):
         evaluation.run(evaluation.EvalConfig(model=model, num=20))
     assert not (tmp_path / "run" / "metrics.json").exists()
 

@@ -1,0 +1,233 @@
+"""Small and colour data: which settings give the best samples on a few thousand images.
+
+    python scripts/get_emoji.py --set=twitter --out=data/emoji/twitter   # once
+    python benchmarks/small_data.py --seeds=0,1                           # trains, resumable
+    python benchmarks/small_data.py --measure                             # measures what trained
+    python benchmarks/small_data.py --report                              # tables and grids
+
+Two groups of rows, each a real `train.py` command:
+  emoji64: the twitter emoji set (3,786 images, 64x64 colour) in --data_dir, measured
+      by `evaluate.py` with the folder measure (dcgan_tf/folder_measure.py) against the
+      set itself. Rows of one group get about the same training time on this CPU.
+  mnist1000 / mnist100: 1,000 or 100 images of the bundled MNIST sample (a seeded
+      random choice), repeated to 10,000 so that an epoch is as long as the full
+      sample's: 10 epochs are the same 3,120 steps at batch 32 as the full sample's
+      10-epoch budget. Measured by `evaluate.py` with the MNIST classifier, whose real
+      reference is the sample's held-out fifth (as for every MNIST row).
+
+Each finished stage leaves a small JSON under benchmarks/results/small_data/ (the
+training's wall time, command and final frame first; the metrics once measured),
+and is never run again: stop the benchmark at any point, start it again, and it
+goes on with what is missing. Two trainings run at once, each pinned to one core
+(`--cores=0,1`), as in benchmarks/quality.py.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import queue
+import shlex
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from quality import REPO, _cpu_name, _write_seconds, claim  # Beside this file.
+from quality_report import slug
+
+RESULTS = os.path.join(REPO, "benchmarks", "results", "small_data")
+FIGURES = os.path.join(REPO, "docs", "figures", "small_data")
+EMOJI_DIR = os.path.join(REPO, "data", "emoji", "twitter")
+EVAL_SAMPLES = 10000
+AUGMENT = "--augment=color,translation,cutout"
+MNIST_REPEATED_TO = 10000
+
+# name -> (group, flags). Order is priority: a cut-off benchmark has the most
+# important comparisons first. Emoji epochs are set so the rows of the group train
+# for about the same time on this CPU (the paper networks' step is ~2.4x faster).
+ROWS = {
+    "emoji64: default": ("emoji64", ("--epochs=10",)),
+    "emoji64: default + augment": ("emoji64", ("--epochs=10", AUGMENT)),
+    "emoji64: pytorch preset": ("emoji64", ("--preset=pytorch", "--epochs=25")),
+    "mnist1000: default": ("mnist1000", ("--epochs=10",)),
+    "mnist1000: default + augment": ("mnist1000", ("--epochs=10", AUGMENT)),
+    "emoji64: pytorch preset + augment": ("emoji64", ("--preset=pytorch", "--epochs=25",
+                                                      AUGMENT)),
+    "mnist100: default": ("mnist100", ("--epochs=10",)),
+    "mnist100: default + augment": ("mnist100", ("--epochs=10", AUGMENT)),
+}
+
+
+def result_path(name, seed, suffix="json"):
+    return os.path.join(RESULTS, slug(name), f"seed{seed}.{suffix}")
+
+
+def mnist_subset(count, runs_dir):
+    """An .npz of `count` bundled MNIST images (seed 0), repeated to MNIST_REPEATED_TO."""
+    path = os.path.join(runs_dir, "data", f"mnist_{count}.npz")
+    if not os.path.exists(path):
+        sys.path.insert(0, REPO)
+        from dcgan_tf import data, readers
+        images = readers.read_idx_images(
+            os.path.join(data.BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
+        chosen = np.sort(np.random.default_rng(0).choice(len(images), count, replace=False))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.savez(path + ".tmp.npz", x_train=np.tile(images[chosen],
+                                                    (MNIST_REPEATED_TO // count, 1, 1, 1)))
+        os.replace(path + ".tmp.npz", path)
+    return path
+
+
+def data_flags(group, runs_dir, emoji_dir):
+    if group == "emoji64":
+        return ["--dataset=folder", f"--data_dir={emoji_dir}", "--image_size=64"]
+    return ["--dataset=mnist", f"--data_dir={mnist_subset(int(group[5:]), runs_dir)}"]
+
+
+def train(name, seed, runs_dir, core, emoji_dir):
+    """Trains one row and seed (resuming an interrupted attempt); writes its JSON."""
+    group, flags = ROWS[name]
+    workdir = os.path.join(runs_dir, slug(name), f"seed{seed}")
+    os.makedirs(workdir, exist_ok=True)
+    command = [sys.executable, os.path.join(REPO, "train.py"), "--nodownload",
+               f"--workdir={workdir}", f"--seed={seed}", *data_flags(group, runs_dir, emoji_dir),
+               *flags]
+    pin = ["taskset", "-c", str(core)] if core is not None else []
+    seconds_file = os.path.join(workdir, "benchmark_seconds.txt")
+    spent = float(open(seconds_file).read()) if os.path.exists(seconds_file) else 0.0
+    start = time.time()
+    with open(os.path.join(workdir, "benchmark.log"), "a") as log:
+        process = subprocess.Popen(pin + command, stdout=log, stderr=subprocess.STDOUT)
+        while True:  # The time so far is kept on disk, so a restart adds every attempt's.
+            try:
+                status = process.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                _write_seconds(seconds_file, spent + time.time() - start)
+    _write_seconds(seconds_file, spent + time.time() - start)
+    if status:
+        raise RuntimeError(f"{name} seed {seed}: train.py exited with {status}; see "
+                           f"{workdir}/benchmark.log")
+    info = json.load(open(os.path.join(workdir, "config.json")))
+    frames = sorted(os.listdir(os.path.join(workdir, "samples")))
+    result = dict(
+        name=name, group=group, seed=seed, flags=list(flags),
+        command=shlex.join(["python", "train.py", *command[2:]]).replace(
+            workdir, "WORKDIR").replace(REPO + os.sep, ""),
+        train_seconds=round(spent + time.time() - start, 1),
+        cores="1 of 2 (two runs at once)" if core is not None else "all",
+        cpu=_cpu_name(), date=time.strftime("%Y-%m-%d"), config=info,
+        steps=int(open(os.path.join(workdir, "losses.csv")).read().count("\n") - 1),
+        metrics=None)
+    os.makedirs(os.path.dirname(result_path(name, seed)), exist_ok=True)
+    with open(os.path.join(workdir, "samples", frames[-1]), "rb") as f, \
+            open(result_path(name, seed, "png"), "wb") as out:
+        out.write(f.read())
+    _write_json(result_path(name, seed), result)
+    return result
+
+
+def measure(name, seed, runs_dir, core, emoji_dir):
+    """Measures a trained row with evaluate.py; adds the metrics to its JSON."""
+    group, _ = ROWS[name]
+    workdir = os.path.join(runs_dir, slug(name), f"seed{seed}")
+    out = os.path.join(workdir, "evaluation.json")
+    pin = ["taskset", "-c", str(core)] if core is not None else []
+    command = [sys.executable, os.path.join(REPO, "evaluate.py"), f"--model={workdir}/generator",
+               f"--num={EVAL_SAMPLES}", f"--out={out}"]
+    if group == "emoji64":
+        command.append(f"--data_dir={emoji_dir}")
+    with open(os.path.join(workdir, "benchmark.log"), "a") as log:
+        subprocess.run(pin + command, check=True, stdout=log, stderr=subprocess.STDOUT)
+    record = json.load(open(out))
+    result = json.load(open(result_path(name, seed)))
+    result["metrics"] = record["generated"]
+    result["floor"] = record["real_vs_real_floor"]
+    result["feature_net"] = record.get("feature_net")
+    _write_json(result_path(name, seed), result)
+    return result
+
+
+def _write_json(path, value):
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=1, ensure_ascii=False)
+    os.replace(path + ".tmp", path)
+
+
+def run_all(stage, names, seeds, cores_list, runs_dir, emoji_dir):
+    def due(name, seed):
+        if stage == "train":
+            return not os.path.exists(result_path(name, seed))
+        return (os.path.exists(result_path(name, seed))
+                and json.load(open(result_path(name, seed)))["metrics"] is None)
+
+    todo = [(name, seed) for seed in seeds for name in names if due(name, seed)]
+    print(f"{len(todo)} runs to {stage}; results in {RESULTS}", flush=True)
+    cores = queue.Queue()
+    for core in cores_list or [None]:
+        cores.put(core)
+
+    def work(item):
+        core = cores.get()
+        name, seed = item
+        lock = claim(os.path.join(runs_dir, "locks", f"{stage}_{slug(name)}_seed{seed}.lock"))
+        try:
+            if lock is None or not due(name, seed):
+                return
+            began = time.time()
+            (train if stage == "train" else measure)(name, seed, runs_dir, core, emoji_dir)
+            print(f"[{time.strftime('%H:%M')}] {stage} {name} seed {seed}: "
+                  f"{time.time() - began:.0f} s", flush=True)
+        finally:
+            if lock:
+                os.remove(lock)
+            cores.put(core)
+
+    with concurrent.futures.ThreadPoolExecutor(cores.qsize()) as pool:
+        for future in [pool.submit(work, item) for item in todo]:
+            try:
+                future.result()
+            except Exception as e:  # One failed run must not stop the others.
+                print(f"FAILED: {e}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds")
+    parser.add_argument("--only", default="", help="comma-separated row names (default: all)")
+    parser.add_argument("--cores", default="0,1", help="cores to pin trainings to; '' = one "
+                        "at a time, unpinned")
+    parser.add_argument("--runs_dir", default=os.path.join(REPO, "benchmarks", "runs",
+                                                           "small_data"),
+                        help="where the run directories go (not committed)")
+    parser.add_argument("--emoji_dir", default=EMOJI_DIR, help="the twitter emoji folder "
+                        "(scripts/get_emoji.py --set=twitter)")
+    parser.add_argument("--measure", action="store_true", help="measure the trained runs")
+    parser.add_argument("--report", action="store_true", help="tables and grids from the "
+                        "stored results")
+    parser.add_argument("--list", action="store_true", help="list the rows")
+    args = parser.parse_args()
+    if args.list:
+        for name, (group, flags) in ROWS.items():
+            print(f"{name}: {' '.join(flags)}")
+        return
+    if args.report:
+        from small_data_report import report
+        print(report(RESULTS, FIGURES, ROWS))
+        return
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(ROWS)
+    unknown = [n for n in names if n not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; see --list")
+    if any(ROWS[n][0] == "emoji64" for n in names) and not os.path.isdir(args.emoji_dir):
+        parser.error(f"--emoji_dir={args.emoji_dir}: no such folder; run "
+                     "scripts/get_emoji.py --set=twitter --out=<it> first")
+    cores = [int(c) for c in args.cores.split(",") if c.strip()]
+    run_all("measure" if args.measure else "train", names,
+            [int(s) for s in args.seeds.split(",")], cores, args.runs_dir, args.emoji_dir)
+
+
+if __name__ == "__main__":
+    main()
