@@ -22,6 +22,11 @@ AUGMENTATIONS = ("color", "translation", "cutout")  # See dcgan_tf.augment.
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1
+# Upper bounds far above any sensible value, below where TensorFlow or memory fails
+# with a crash instead of a message (a 2**63 - 1 shuffle buffer segfaults tf.data).
+UPPER_BOUNDS = {"buffer_size": 2**31 - 1, "batch_size": 2**16, "noise_dim": 2**14,
+                "num_examples_to_generate": 1024, "generator_filters": 2**12,
+                "discriminator_filters": 2**12, "kernel_size": 64}
 
 def setting(default, help):
     """A Config field and its one description: train.py's flag, its --help text and
@@ -167,6 +172,9 @@ class Config:
         for name in ("buffer_size", "max_steps", "checkpoint_every", "seed", "eval_every"):
             if getattr(self, name) < 0:
                 raise InputError(f"--{name} must be 0 or more, got {getattr(self, name)}.")
+        for name, bound in UPPER_BOUNDS.items():
+            if getattr(self, name) > bound:
+                raise InputError(f"--{name} must be at most {bound}, got {getattr(self, name)}.")
         if self.seed > MAX_SEED:
             # NumPy's global seed, which keras.utils.set_random_seed sets, is 32-bit.
             raise InputError(f"--seed must be at most {MAX_SEED}, got {self.seed}.")

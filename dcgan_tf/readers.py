@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 IDX_IMAGES_MAGIC = 0x00000803  # unsigned byte data, 3 dimensions
 IDX_LABELS_MAGIC = 0x00000801  # unsigned byte data, 1 dimension
+MAX_IDX_BYTES = 2**34  # 16 GiB: 20 times the largest IDX set in use (EMNIST).
+# Pillow decoders per file extension: a file is decoded only as what its name says
+# (a PostScript file named .png never reaches Ghostscript).
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF"}
 
 
 class DataError(InputError):
@@ -68,27 +72,38 @@ def _read_idx(path, expected_magic, kind):
     """
     path = os.fspath(path)
     opener = gzip.open if path.endswith(".gz") else open
+    header_size = 4 + 4 * (expected_magic & 0xFF)
     try:
         with opener(path, "rb") as f:
-            data = f.read()
+            header = f.read(header_size)
+            if len(header) < header_size:
+                raise DataError(f"{path}: too short to be an IDX {kind} file "
+                                f"({len(header)} bytes).")
+            magic, *shape = struct.unpack(f">{header_size // 4}I", header)
+            if magic != expected_magic:
+                raise DataError(
+                    f"{path}: not an IDX {kind} file (magic 0x{magic:08x}, expected "
+                    f"0x{expected_magic:08x}).")
+            if 0 in shape:
+                raise DataError(f"{path}: the header promises {'x'.join(map(str, shape))} "
+                                f"{kind}s: nothing to read.")
+            # Only as many bytes as the header promises, and one more to detect padding:
+            # a small gzip file that inflates to gigabytes is never held in memory.
+            expected = math.prod(shape)
+            if expected > MAX_IDX_BYTES:
+                raise DataError(f"{path}: the header promises {expected:,} bytes of {kind}s, "
+                                f"more than the {MAX_IDX_BYTES:,} an IDX reader here accepts.")
+            data = f.read(expected + 1)
     # A damaged gzip stream raises zlib.error, which is not an OSError.
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: cannot read it as an IDX file ({e}).") from e
-    header_size = 4 + 4 * (expected_magic & 0xFF)
-    if len(data) < header_size:
-        raise DataError(f"{path}: too short to be an IDX {kind} file ({len(data)} bytes).")
-    magic, *shape = struct.unpack(f">{header_size // 4}I", data[:header_size])
-    if magic != expected_magic:
-        raise DataError(
-            f"{path}: not an IDX {kind} file (magic 0x{magic:08x}, expected "
-            f"0x{expected_magic:08x}).")
-    expected = header_size + math.prod(shape)
     if len(data) != expected:
         size = f" of {'x'.join(map(str, shape[1:]))}" if len(shape) > 1 else ""
+        found = "more" if len(data) > expected else f"{header_size + len(data)}"
         raise DataError(
             f"{path}: truncated or padded IDX file: the header promises {shape[0]} "
-            f"{kind}s{size} ({expected} bytes) but the file has {len(data)}.")
-    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
+            f"{kind}s{size} ({header_size + expected} bytes) but the file has {found}.")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def read_npz_images(path):
@@ -149,11 +164,18 @@ def read_cifar_batches(directory):
 
 
 def list_image_files(directory):
-    """Every file under `directory` (recursively) with an image extension, sorted."""
-    found = []
+    """Every regular file under `directory` (recursively) with an image extension,
+    sorted. FIFOs, sockets and device nodes are left out and named in a warning:
+    opening a FIFO would wait forever for a writer."""
+    found, special = [], []
     for root, _, names in os.walk(directory):
-        found.extend(os.path.join(root, name) for name in names
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
+        for name in names:
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                path = os.path.join(root, name)
+                (found if os.path.isfile(path) else special).append(path)
+    if special:
+        logger.warning("Skipped %d image name(s) that are not regular files:\n  %s",
+                       len(special), "\n  ".join(sorted(special)))
     return sorted(found)
 
 
@@ -188,21 +210,22 @@ def read_image_folder(directory, image_size, channels):
 def load_image(path, image_size, channels):
     """Decodes one image to uint8 [image_size, image_size, channels].
 
-    The shorter side is resized to `image_size` (Lanczos), then the centre square
-    is cropped, so faces in CelebA-style photos keep their aspect ratio. A photo's
+    The centre square is cropped, then resized to `image_size` (Lanczos), so faces
+    in CelebA-style photos keep their aspect ratio. The file is decoded only as the
+    format its extension names. A photo's
     EXIF orientation is applied first, so camera pictures are not trained sideways.
     """
-    with Image.open(path) as image:
+    extension = os.path.splitext(path)[1].lower()
+    with Image.open(path, formats=[FORMATS[extension]]) as image:
         image = ImageOps.exif_transpose(image)
-        image = _to_mode(image, "L" if channels == 1 else "RGB")
+        # The centre square first, then the resize: a 1x30000 strip costs a 1x1
+        # crop, not a 64x1,920,000 intermediate.
         width, height = image.size
-        scale = image_size / min(width, height)
-        new_size = (max(image_size, round(width * scale)),
-                    max(image_size, round(height * scale)))
-        image = image.resize(new_size, Image.Resampling.LANCZOS)
-        left = (new_size[0] - image_size) // 2
-        top = (new_size[1] - image_size) // 2
-        image = image.crop((left, top, left + image_size, top + image_size))
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        image = _to_mode(image, "L" if channels == 1 else "RGB")
+        image = image.resize((image_size, image_size), Image.Resampling.LANCZOS)
         array = np.asarray(image, dtype=np.uint8)
     return array.reshape(image_size, image_size, channels)
 

@@ -125,7 +125,7 @@ def _previous_config(config):
             logger.warning("%s; the run's settings are read from its copy %s instead, and "
                            "config.json is written again.", problems[0], path(config, name))
         return previous, None
-    return None, "; ".join(problems) + ", though the workdir holds a run"
+    return None, "; ".join(problems)
 
 
 def check_data(config, image_data):
@@ -179,8 +179,30 @@ def mismatch_error(config, differences):
         + "\nOr use another --workdir, or --overwrite to discard it and start again.")
 
 
+def check_ours(config):
+    """Raises InputError when the workdir holds files named like a run's artifacts
+    (checkpoints/, samples/, config.json, ...) but no dcgan_tf run: neither
+    config.json nor its copy in checkpoints/ reads as a dcgan_tf config. Training
+    would write over them, and --overwrite would delete them: both are refused.
+    """
+    present = [name for name in ARTIFACTS if os.path.lexists(path(config, name))]
+    if not present:
+        return
+    previous, problem = _previous_config(config)
+    if previous is not None:
+        return
+    raise InputError(
+        f"--workdir={config.workdir} holds {', '.join(present)} but no dcgan_tf run "
+        f"({problem or 'no config.json'}), so dcgan_tf will neither write into it nor "
+        "delete anything there, --overwrite included. Choose another --workdir, or move "
+        "those files away (if they are a damaged dcgan_tf run, delete the folder yourself).")
+
+
 def clear(config):
-    """Removes every artifact of a previous run from the workdir (--overwrite)."""
+    """Removes every artifact of a previous run from the workdir (--overwrite).
+
+    Call check_ours first: this removes every name in ARTIFACTS.
+    """
     for name in ARTIFACTS:
         files.remove(path(config, name))
 

@@ -28,6 +28,9 @@ SAMPLE_FORMATS = (".png", ".npy")  # What write_samples writes.
 WALK_FORMATS = (".gif",)  # What write_walk writes.
 
 
+MAX_IMAGES = 200_000  # Per generate.py call; all of them are held in memory.
+
+
 @dataclasses.dataclass(frozen=True)
 class SamplingConfig:
     """One call of generate.py. Checked on construction, before any model loads.
@@ -64,6 +67,12 @@ class SamplingConfig:
                 raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}.")
         if self.points < 2:
             raise InputError(f"--points must be at least 2, got {self.points}.")
+        # The images are held in memory (float32): 10**6 64x64 RGB images are 49 GB.
+        if self.num * (self.points * self.steps if self.interpolate else 1) > MAX_IMAGES:
+            raise InputError(f"--num={self.num}"
+                             + (" x --points x --steps" if self.interpolate else "")
+                             + f" asks for more than {MAX_IMAGES:,} images; write them in "
+                             "several runs (with different --seed).")
         if self.seed < 0:
             raise InputError(f"--seed must be 0 or more, got {self.seed}.")
         # Browsers play GIF frame delays under 0.02 s as 0.1 s, so faster is slower.

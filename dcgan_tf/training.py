@@ -62,6 +62,9 @@ def train(config, overwrite=False):
     strategy, config, changes = _check(config, overwrite)
     keras.utils.set_random_seed(config.seed)
     image_data, reference = _read_inputs(config, overwrite)
+    # Again: a folder's feature network (--eval_every) may have been trained just now,
+    # and the run's randomness must not depend on whether it was cached.
+    keras.utils.set_random_seed(config.seed)
     is_chief = distribute.is_chief(strategy)
     distribute.wait_for_workers(strategy)  # Every worker has checked the workdir.
     if overwrite:
@@ -114,6 +117,7 @@ def _check(config, overwrite):
         raise InputError(f"--batch_size={config.batch_size} does not split evenly over "
                          f"--strategy={config.strategy}'s {strategy.num_replicas_in_sync} "
                          "replicas; use a multiple of that.")
+    run_dir.check_ours(config)  # Before --overwrite can delete anything.
     differences, changes = run_dir.compare(config)
     if differences and not overwrite:
         raise run_dir.mismatch_error(config, differences)

@@ -179,3 +179,11 @@ def test_config_from_json_invalid_value_raises_input_error():
 def test_config_from_json_non_object_raises_input_error():
     with pytest.raises(InputError, match="JSON object"):
         Config.from_json("[1, 2]")
+
+
+@pytest.mark.parametrize("name, value", [("buffer_size", 2**63 - 1), ("noise_dim", 10**6),
+                                         ("batch_size", 2**20),
+                                         ("num_examples_to_generate", 10**5)])
+def test_config_values_past_their_upper_bound_are_refused_naming_the_flag(name, value):
+    with pytest.raises(InputError, match=f"--{name} must be at most"):
+        Config(**{name: value})

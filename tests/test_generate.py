@@ -159,6 +159,7 @@ def test_run_refuses_out_that_is_a_folder(model_path, tmp_path):
 @pytest.mark.parametrize("overrides, flag", [
     (dict(model=""), "--model"),
     (dict(num=0), "--num"),
+    (dict(num=10**6), "more than 200,000 images"),
     (dict(batch_size=0), "--batch_size"),
     (dict(points=1, interpolate=True, out="walk.gif"), "--points"),
     (dict(seed=-1), "--seed"),

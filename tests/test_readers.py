@@ -466,3 +466,66 @@ def test_read_image_folder_survives_randomly_corrupted_files(tmp_path, image_for
         assert f"Skipped {skipped} unreadable file(s) of 62" in caplog.text
     assert "zz_broken_chunk.png (SyntaxError" in caplog.text
     assert images.dtype == np.uint8 and images.shape[1:] == (8, 8, 3)
+
+
+# --- Hostile inputs: nothing hangs, inflates or reaches another decoder ----------------
+
+
+def test_read_image_folder_skips_a_fifo_named_png_without_waiting(tmp_path, caplog):
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "good.png")
+    os.mkfifo(tmp_path / "pipe.png")  # Opening it for reading would block forever.
+
+    images = readers.read_image_folder(str(tmp_path), 8, 3)
+
+    assert images.shape == (1, 8, 8, 3)
+    assert "not regular files" in caplog.text and "pipe.png" in caplog.text
+
+
+def test_load_image_decodes_only_the_format_its_extension_names(tmp_path):
+    postscript = tmp_path / "page.png"
+    postscript.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    jpeg_named_png = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), "red").save(jpeg_named_png, format="JPEG")
+
+    for path in (postscript, jpeg_named_png):
+        with pytest.raises(Exception) as raised:  # Pillow's UnidentifiedImageError.
+            readers.load_image(str(path), 8, 3)
+        assert "cannot identify" in str(raised.value)
+
+
+def test_load_image_long_strip_is_cropped_before_it_is_resized(tmp_path):
+    path = tmp_path / "strip.png"
+    strip = np.zeros((1, 30000), np.uint8)
+    strip[0, 14999:15001] = 255  # The centre: the only pixel the square crop keeps.
+    Image.fromarray(strip).save(path, optimize=True)
+    assert path.stat().st_size < 1000
+
+    image = readers.load_image(str(path), 64, 1)
+
+    assert image.shape == (64, 64, 1) and image.min() == 255
+
+
+def test_read_idx_images_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    import gzip
+    import resource
+
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(struct.pack(">IIII", 0x803, 10, 28, 28))
+        block = bytes(2**20)
+        for _ in range(2048):  # 2 GiB of zeros after 7,840 promised bytes.
+            f.write(block)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    with pytest.raises(DataError, match="truncated or padded"):
+        readers.read_idx_images(str(path))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 2**10  # KiB
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (5, 0, 0)])
+def test_read_idx_images_with_nothing_to_read_raises_data_error(tmp_path, shape):
+    path = tmp_path / "empty-idx3-ubyte"
+    path.write_bytes(struct.pack(">IIII", 0x803, *shape))
+    with pytest.raises(DataError, match="nothing to read") as raised:
+        readers.read_idx_images(str(path))
+    assert str(path) in str(raised.value)

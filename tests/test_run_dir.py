@@ -34,8 +34,7 @@ def test_differences_checkpoints_without_any_config_json_is_a_difference(mnist_n
                                                                           tmp_path):
     (tmp_path / "checkpoints").mkdir()
     assert _differences(_config(mnist_npz, tmp_path)) == [
-        "config.json: missing; checkpoints/config.json: missing, though the workdir holds "
-        "a run"]
+        "config.json: missing; checkpoints/config.json: missing"]
 
 
 def test_differences_unreadable_config_json_and_copy_is_a_difference(mnist_npz, tmp_path):
@@ -244,3 +243,28 @@ def test_resume_differences_single_change_is_listed_with_old_and_new(name):
 
     assert run_dir.resume_differences(old, new) == [
         f"{name}: {getattr(old, name)!r} -> {new_value!r}"]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("owned", [["checkpoints/model.pt", "samples/cat.png"],
+                                   ["config.json"], ["losses.csv", "generator/notes.txt"]])
+def test_train_refuses_a_workdir_of_foreign_files_and_never_deletes_them(mnist_npz, tmp_path,
+                                                                           overwrite, owned):
+    for name in owned:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"the user's {name}")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+
+    with pytest.raises(InputError, match="but no dcgan_tf run") as raised:
+        training.train(_config(mnist_npz, tmp_path), overwrite=overwrite)
+
+    assert f"--workdir={tmp_path}" in str(raised.value)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    for name in owned:
+        assert (tmp_path / name).read_text() == f"the user's {name}"
+
+
+def test_overwrite_of_a_real_run_still_starts_again(mnist_npz, tmp_path):
+    training.train(_config(mnist_npz, tmp_path, max_steps=2))
+    result = training.train(_config(mnist_npz, tmp_path, max_steps=1), overwrite=True)
+    assert (result.start_step, result.step) == (0, 1)

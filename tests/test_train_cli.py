@@ -118,7 +118,7 @@ def test_train_cli_quality_flags_reach_the_run_and_eval_every_writes_metrics(mni
 
 
 def test_train_cli_eval_every_on_dataset_without_feature_network_exits_2(tmp_path):
-    process = _run("--dataset=folder", f"--data_dir={tmp_path}", "--eval_every=1",
+    process = _run("--dataset=cifar10", f"--data_dir={tmp_path}", "--eval_every=1",
                    f"--workdir={tmp_path / 'run'}", "--nodownload")
     assert process.returncode == 2
     assert "--eval_every" in process.stderr and "Traceback" not in process.stderr
