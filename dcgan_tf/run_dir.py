@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 
 from dcgan_tf import files
 from dcgan_tf.config import Config
@@ -177,6 +178,22 @@ def mismatch_error(config, differences):
         + "\n  ".join(differences)
         + (f"\nTo resume it, add {' '.join(flags)} to the command." if flags else "")
         + "\nOr use another --workdir, or --overwrite to discard it and start again.")
+
+
+def checkpoints_newest_first(config):
+    """Paths of every checkpoint (ckpt-N with its .index file) in the workdir's
+    checkpoints/, highest N first; found by listing, whatever the index file says."""
+    directory = path(config, "checkpoints")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    numbers = [int(match.group(1)) for match in map(_CHECKPOINT_INDEX.fullmatch, names)
+               if match]
+    return [os.path.join(directory, f"ckpt-{number}") for number in sorted(numbers, reverse=True)]
+
+
+_CHECKPOINT_INDEX = re.compile(r"ckpt-(\d+)\.index")
 
 
 def check_ours(config):

@@ -8,6 +8,7 @@ same command again continues at the stored step. The loop itself is
 
 import dataclasses
 import logging
+import os
 import time
 
 import keras
@@ -69,9 +70,11 @@ def train(config, overwrite=False):
     distribute.wait_for_workers(strategy)  # Every worker has checked the workdir.
     if overwrite:
         run_dir.clear(config)
+    # Restored before config.json is written again: a workdir whose checkpoints all
+    # fail keeps its files exactly as they were.
+    state = _restore(config, strategy, changes, is_chief)
     if is_chief:
         run_dir.create(config, image_data)
-    state = _restore(config, strategy, changes)
     steps_per_epoch = len(image_data.images) // config.batch_size
     target_step = config.epochs * steps_per_epoch
     if config.max_steps:
@@ -134,20 +137,16 @@ def _read_inputs(config, overwrite):
     return image_data, reference
 
 
-def _restore(config, strategy, changes=()):
+def _restore(config, strategy, changes=(), is_chief=True):
     """The TrainState of the latest checkpoint in the workdir, or a fresh one.
 
     `changes` are the settings that differ from the stored run's (logged); the
     flags' values are the ones that train from here on.
     """
-    latest = tf.train.latest_checkpoint(run_dir.path(config, "checkpoints"))
-    # A run resumed with --ema_decay newly on starts its average at the restored
-    # generator, not at the fresh initial weights.
-    starts_average = bool(config.ema_decay and latest and not holds_average(latest))
-    state = TrainState.create(config, with_average=bool(config.ema_decay) and not starts_average,
-                              strategy=strategy)
+    latest, state = _restore_newest(config, strategy)
+    if latest and is_chief:
+        _point_checkpoint_index_at(config, latest)
     if latest:
-        state.restore(latest)
         # Adam keeps its learning rate in the checkpoint; the flags' rate wins
         # (beta_1 is not stored: the optimizer is built with the flag's value).
         state.generator_optimizer.learning_rate = config.learning_rate
@@ -157,12 +156,77 @@ def _restore(config, strategy, changes=()):
         if changes:
             logger.info("Changed since the run was saved, in effect from step %d: %s.",
                         int(state.step), ", ".join(changes))
-    if starts_average:
+    if latest and config.ema_decay and state.ema_generator is None:
+        # A run resumed with --ema_decay newly on starts its average at the restored
+        # generator, not at the fresh initial weights.
         with strategy.scope():
             state.ema_generator = new_average(config, state.generator)
         logger.info("The checkpoint has no generator average; it starts here, at step %d.",
                     int(state.step))
     return state
+
+
+def _restore_newest(config, strategy):
+    """(path, TrainState) of the newest checkpoint in the workdir that restores, or
+    (None, a fresh TrainState) when there is none.
+
+    Checkpoints are found by listing checkpoints/, not only through its
+    `checkpoint` index file, so a damaged index or a deleted newest checkpoint
+    does not send a run back to step 0. A checkpoint that fails to restore (files
+    missing, truncated, or failing their checksums) is named in one warning and
+    the one before it is tried.
+
+    Raises:
+        InputError: checkpoints exist and none of them restores.
+    """
+    candidates = run_dir.checkpoints_newest_first(config)
+    failures = []
+    for candidate in candidates:
+        try:
+            with_average = bool(config.ema_decay) and holds_average(candidate)
+            state = TrainState.create(config, with_average=with_average, strategy=strategy)
+            state.restore(candidate)
+        except Exception as e:  # Damaged files raise many types (OpError, IndexError, ...).
+            reason = str(e).strip().splitlines()[0][:200]
+            logger.warning("%s cannot be restored (%s: %s); trying the checkpoint before it.",
+                           candidate, type(e).__name__, reason)
+            failures.append(f"{candidate}: {reason}")
+            continue
+        if failures:
+            logger.warning("Resumed from an older checkpoint, %s: the %d newer one(s) could not "
+                           "be restored.", candidate, len(failures))
+        return candidate, state
+    if failures:
+        raise InputError(
+            f"--workdir={config.workdir}: none of its {len(failures)} checkpoints restores:\n  "
+            + "\n  ".join(failures) + "\nTraining would start again at step 0 and write over "
+            "them, so it stops here. Move the checkpoints/ folder away to keep it, or pass "
+            "--overwrite to start again.")
+    return None, TrainState.create(config, with_average=bool(config.ema_decay),
+                                   strategy=strategy)
+
+
+def _point_checkpoint_index_at(config, restored):
+    """Rewrites checkpoints/checkpoint, the index tf.train.CheckpointManager reads,
+    when it is damaged or names another checkpoint than the one restored: the
+    manager refuses an unreadable index, and must count on from `restored`."""
+    directory = run_dir.path(config, "checkpoints")
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except (ValueError, tf.errors.OpError):  # Unparsable or empty text.
+        state = None
+    if state is not None and state.model_checkpoint_path == restored:
+        return
+    kept = [candidate for candidate in reversed(run_dir.checkpoints_newest_first(config))
+            if _checkpoint_number(candidate) <= _checkpoint_number(restored)]
+    tf.compat.v1.train.update_checkpoint_state(directory, restored,
+                                               all_model_checkpoint_paths=kept)
+    logger.info("%s now names %s as the latest checkpoint.",
+                os.path.join(directory, "checkpoint"), restored)
+
+
+def _checkpoint_number(checkpoint):
+    return int(checkpoint.rsplit("-", 1)[1])
 
 
 def _run(state, config, images, target_step, recorder, stop, strategy):
