@@ -74,19 +74,24 @@ def _xla(runs):
 
 
 def seed_strip(runs, results_dir, gap=6):
-    """The final frames of each seed's run side by side, uint8 [H, W, C]."""
+    """The final frames of each seed's run side by side, uint8 [H, W]."""
+    return frame_strip([os.path.join(results_dir, f"e{run['epochs']}", slug(run["name"]),
+                                     f"seed{run['seed']}.png") for run in runs], gap, "L")
+
+
+def frame_strip(paths, gap=6, mode="L", shrink=2):
+    """The frames at `paths`, made `shrink` times smaller (a run enlarges small
+    images in its frames), side by side on white: uint8 [H, W] for mode 'L',
+    [H, W, 3] for 'RGB'."""
     frames = []
-    for run in runs:
-        path = os.path.join(results_dir, f"e{run['epochs']}", slug(run["name"]),
-                            f"seed{run['seed']}.png")
-        with Image.open(path) as frame:  # Enlarged for the run; half is plenty here.
-            frames.append(np.asarray(frame.convert("L").resize(
-                (frame.width // 2, frame.height // 2), Image.LANCZOS)))
+    for path in paths:
+        with Image.open(path) as frame:
+            frames.append(np.asarray(frame.convert(mode).resize(
+                (frame.width // shrink, frame.height // shrink), Image.LANCZOS)))
     height = max(f.shape[0] for f in frames)
-    pieces = []
-    for frame in frames:
-        pieces.append(np.pad(frame, ((0, height - frame.shape[0]), (0, gap)),
-                             constant_values=255))
+    channels = ((0, 0),) if mode == "RGB" else ()
+    pieces = [np.pad(frame, ((0, height - frame.shape[0]), (0, gap)) + channels,
+                     constant_values=255) for frame in frames]
     return np.concatenate(pieces, axis=1)[:, :-gap]
 
 

@@ -6,7 +6,7 @@
     python benchmarks/small_data.py --report                              # tables and grids
 
 Two groups of rows, each a real `train.py` command:
-  emoji64: the twitter emoji set (3,786 images, 64x64 colour) in --data_dir, measured
+  emoji64, emoji32: the twitter emoji set (3,786 images) at 64x64 or 32x32, measured
       by `evaluate.py` with the folder measure (dcgan_tf/folder_measure.py) against the
       set itself. Rows of one group get about the same training time on this CPU.
   mnist1000 / mnist100: 1,000 or 100 images of the bundled MNIST sample (a seeded
@@ -40,6 +40,7 @@ from quality_report import slug
 RESULTS = os.path.join(REPO, "benchmarks", "results", "small_data")
 FIGURES = os.path.join(REPO, "docs", "figures", "small_data")
 EMOJI_DIR = os.path.join(REPO, "data", "emoji", "twitter")
+OTHER_ARTWORK_DIR = os.path.join(REPO, "data", "emoji", "facebook")
 EVAL_SAMPLES = 10000
 AUGMENT = "--augment=color,translation,cutout"
 MNIST_REPEATED_TO = 10000
@@ -48,6 +49,8 @@ MNIST_REPEATED_TO = 10000
 # important comparisons first. Emoji epochs are set so the rows of the group train
 # for about the same time on this CPU (the paper networks' step is ~2.4x faster).
 ROWS = {
+    "emoji32: default + augment": ("emoji32", ("--epochs=30", AUGMENT)),
+    "emoji32: default": ("emoji32", ("--epochs=30",)),
     "emoji64: default": ("emoji64", ("--epochs=10",)),
     "emoji64: default + augment": ("emoji64", ("--epochs=10", AUGMENT)),
     "emoji64: pytorch preset": ("emoji64", ("--preset=pytorch", "--epochs=25")),
@@ -81,8 +84,8 @@ def mnist_subset(count, runs_dir):
 
 
 def data_flags(group, runs_dir, emoji_dir):
-    if group == "emoji64":
-        return ["--dataset=folder", f"--data_dir={emoji_dir}", "--image_size=64"]
+    if group.startswith("emoji"):
+        return ["--dataset=folder", f"--data_dir={emoji_dir}", f"--image_size={group[5:]}"]
     return ["--dataset=mnist", f"--data_dir={mnist_subset(int(group[5:]), runs_dir)}"]
 
 
@@ -136,9 +139,16 @@ def measure(name, seed, runs_dir, core, emoji_dir):
     out = os.path.join(workdir, "evaluation.json")
     pin = ["taskset", "-c", str(core)] if core is not None else []
     command = [sys.executable, os.path.join(REPO, "evaluate.py"), f"--model={workdir}/generator",
-               f"--num={EVAL_SAMPLES}", f"--out={out}"]
-    if group == "emoji64":
-        command.append(f"--data_dir={emoji_dir}")
+               f"--out={out}"]
+    if group.startswith("emoji"):
+        # As many samples as the reference half (the odd-numbered files) holds, so that
+        # samples, the floor and the other artwork are measured at the same counts.
+        sys.path.insert(0, REPO)
+        from dcgan_tf import readers
+        command += [f"--data_dir={emoji_dir}",
+                    f"--num={len(readers.list_image_files(emoji_dir)) // 2}"]
+    else:
+        command.append(f"--num={EVAL_SAMPLES}")
     with open(os.path.join(workdir, "benchmark.log"), "a") as log:
         subprocess.run(pin + command, check=True, stdout=log, stderr=subprocess.STDOUT)
     record = json.load(open(out))
@@ -148,6 +158,28 @@ def measure(name, seed, runs_dir, core, emoji_dir):
     result["feature_net"] = record.get("feature_net")
     _write_json(result_path(name, seed), result)
     return result
+
+
+def measure_other_artwork(group, emoji_dir, other_dir):
+    """The folder measure of the same emoji drawn by another designer (Facebook's
+    against Twitter's): how far apart two real artworks of one set are."""
+    out = os.path.join(RESULTS, "reference", f"{group}_facebook.json")
+    if os.path.exists(out) or not os.path.isdir(other_dir):
+        return
+    sys.path.insert(0, REPO)
+    from dcgan_tf import readers
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    subprocess.run([sys.executable, os.path.join(REPO, "evaluate.py"), f"--images={other_dir}",
+                    "--dataset=folder", f"--data_dir={emoji_dir}", f"--image_size={group[5:]}",
+                    f"--num={len(readers.list_image_files(emoji_dir)) // 2}", f"--out={out}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    record = json.load(open(out))
+    record["command"] = (f"python evaluate.py --images=data/emoji/facebook --dataset=folder "
+                         f"--data_dir=data/emoji/twitter --image_size={group[5:]} "
+                         f"--num={record['generated']['frechet']['num_samples']}")
+    for key in ("images", "data_dir"):
+        record[key] = os.path.relpath(record[key], REPO)
+    _write_json(out, record)
 
 
 def _write_json(path, value):
@@ -204,6 +236,8 @@ def main():
                         help="where the run directories go (not committed)")
     parser.add_argument("--emoji_dir", default=EMOJI_DIR, help="the twitter emoji folder "
                         "(scripts/get_emoji.py --set=twitter)")
+    parser.add_argument("--other_dir", default=OTHER_ARTWORK_DIR, help="the facebook emoji "
+                        "folder (scripts/get_emoji.py --set=facebook), for the other-artwork row")
     parser.add_argument("--measure", action="store_true", help="measure the trained runs")
     parser.add_argument("--report", action="store_true", help="tables and grids from the "
                         "stored results")
@@ -221,10 +255,13 @@ def main():
     unknown = [n for n in names if n not in ROWS]
     if unknown:
         parser.error(f"unknown rows {unknown}; see --list")
-    if any(ROWS[n][0] == "emoji64" for n in names) and not os.path.isdir(args.emoji_dir):
+    if any(ROWS[n][0].startswith("emoji") for n in names) and not os.path.isdir(args.emoji_dir):
         parser.error(f"--emoji_dir={args.emoji_dir}: no such folder; run "
                      "scripts/get_emoji.py --set=twitter --out=<it> first")
     cores = [int(c) for c in args.cores.split(",") if c.strip()]
+    if args.measure:
+        for group in sorted({ROWS[n][0] for n in names if ROWS[n][0].startswith("emoji")}):
+            measure_other_artwork(group, args.emoji_dir, args.other_dir)
     run_all("measure" if args.measure else "train", names,
             [int(s) for s in args.seeds.split(",")], cores, args.runs_dir, args.emoji_dir)
 
