@@ -14,6 +14,7 @@ written atomically (see `files`), so a run killed at any moment leaves each
 artifact at its previous complete version or at the new one.
 """
 
+import logging
 import os
 import shutil
 import tempfile
@@ -25,6 +26,8 @@ from dcgan_tf import data, files, quality_log, run_dir, visualize
 from dcgan_tf.csv_log import CsvLog
 from dcgan_tf.loop import Callback
 from dcgan_tf.train_step import METRICS
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINTS_TO_KEEP = 3
 LOSS_FIELDS = ("step", "epoch", *METRICS)
@@ -145,7 +148,8 @@ class Recorder(Callback):
         grid = visualize.image_grid(samples)
         visualize.save_png(frame_path(self.config, epoch_number), grid)
         frame_paths = [frame_path(self.config, n) for n in range(1, epoch_number + 1)]
-        frames = [visualize.read_png(path) for path in frame_paths if os.path.exists(path)]
+        frames = _readable_frames([path for path in frame_paths if os.path.exists(path)],
+                                  grid.shape)
         visualize.save_gif(run_dir.path(self.config, "progress.gif"), frames)
         if self.real_grid is not None:
             visualize.save_png(run_dir.path(self.config, "real_vs_fake.png"),
@@ -166,6 +170,27 @@ class Recorder(Callback):
             for name in quality_log.FIELDS[2:]:
                 tf.summary.scalar(f"quality/{name}", row[name], step=step)
         self.writer.flush()
+
+
+def _readable_frames(paths, shape):
+    """The frames at `paths` of the given shape; a damaged or foreign one is left
+    out of the GIF and named in a warning, and the run goes on."""
+    frames, left_out = [], []
+    for path in paths:
+        try:
+            frame = visualize.read_png(path)
+        except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, ...
+            left_out.append(f"{path} ({type(e).__name__})")
+            continue
+        if frame.shape != shape:
+            left_out.append(f"{path} ({'x'.join(map(str, frame.shape))}, not "
+                            f"{'x'.join(map(str, shape))})")
+            continue
+        frames.append(frame)
+    if left_out:
+        logger.warning("progress.gif leaves out %d unreadable frame(s): %s", len(left_out),
+                       ", ".join(left_out))
+    return frames
 
 
 def _flush_checkpoint(prefix):

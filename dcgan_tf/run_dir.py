@@ -134,7 +134,8 @@ def check_data(config, image_data):
 
     The images are identified by their count and a fingerprint of their pixels
     (ImageData.fingerprint), not by their path: the same files in another folder are
-    the same data. A run without data.json (or with a damaged one) is accepted.
+    the same data. A run without data.json (made before it was written) is accepted;
+    one whose data.json and copy are both damaged is refused.
     """
     recorded = _recorded_data(config)
     if recorded is None:
@@ -156,16 +157,36 @@ def check_data(config, image_data):
 
 
 def _recorded_data(config):
-    try:
-        with open(path(config, "data.json"), encoding="utf-8") as f:
-            recorded = json.load(f)
-        return recorded if isinstance(recorded, dict) else None
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        logger.warning("%s is unreadable (%s); it is written again from the data loaded "
-                       "now.", path(config, "data.json"), e)
-        return None
+    """The data record of the run: data.json, or its copy in checkpoints/.
+
+    Raises:
+        InputError: a record exists but neither copy reads: the run cannot tell
+            whether it has its images, and a resume with others would train
+            epochs out of order and write over its frames.
+    """
+    problems = []
+    for name in ("data.json", os.path.join("checkpoints", "data.json")):
+        try:
+            with open(path(config, name), encoding="utf-8") as f:
+                recorded = json.load(f)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as e:
+            problems.append(f"{path(config, name)}: unreadable ({e})")
+            continue
+        if not isinstance(recorded, dict):
+            problems.append(f"{path(config, name)}: not a JSON object")
+            continue
+        if problems:
+            logger.warning("%s; the copy %s is used, and data.json is written again.",
+                           problems[0], path(config, name))
+        return recorded
+    if problems:
+        raise InputError(
+            "; ".join(problems) + f". --workdir={config.workdir} holds a run whose training "
+            "images cannot be checked, so it is not resumed. Put back data.json, or use "
+            "--overwrite to start again.")
+    return None
 
 
 def mismatch_error(config, differences):
@@ -236,8 +257,10 @@ def create(config, image_data=None):
         for name in ("config.json", os.path.join("checkpoints", "config.json")):
             files.write_text(path(config, name), config.to_json())
         if image_data is not None:
-            files.write_text(path(config, "data.json"), json.dumps(dict(
-                source=image_data.source, num_images=len(image_data.images),
-                fingerprint=image_data.fingerprint), indent=1) + "\n")
+            record = json.dumps(dict(source=image_data.source,
+                                     num_images=len(image_data.images),
+                                     fingerprint=image_data.fingerprint), indent=1) + "\n"
+            for name in ("data.json", os.path.join("checkpoints", "data.json")):
+                files.write_text(path(config, name), record)
     except OSError as e:
         raise InputError(f"--workdir={config.workdir}: cannot write there ({e}).") from e

@@ -91,13 +91,14 @@ def train(config, overwrite=False):
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
     began = time.monotonic()
-    try:
-        with StopRequest() as stop:
+    with StopRequest() as stop:
+        try:
             _run(state, config, image_data.images, target_step, recorder, stop, strategy)
             recorder.save(state, with_frame=True)
-    finally:
-        recorder.close()
-    _export(config, state, is_chief)
+        finally:
+            recorder.close()
+        # Inside the deferred-signal block: a Ctrl-C during the export lets it finish.
+        _export(config, state, is_chief)
     if stop.requested:
         raise TrainingInterrupted(stop.signal_number, int(state.step))
     if is_chief:
