@@ -160,11 +160,11 @@ def curves_figure(grouped, names, out_path):
     plt.close(figure)
 
 
-def fill_block(page, name, text):
-    """Replaces `<!-- quality.py: NAME -->...<!-- /quality.py: NAME -->` in `page`."""
+def fill_block(page, name, text, tool="quality.py"):
+    """Replaces `<!-- TOOL: NAME -->...<!-- /TOOL: NAME -->` in `page`."""
     with open(page, encoding="utf-8") as f:
         content = f.read()
-    start, end = f"<!-- quality.py: {name} -->\n", f"<!-- /quality.py: {name} -->"
+    start, end = f"<!-- {tool}: {name} -->\n", f"<!-- /{tool}: {name} -->"
     if start not in content or end not in content:
         raise SystemExit(f"{page} has no {start.strip()} ... {end} block")
     before, rest = content.split(start, 1)

@@ -248,8 +248,13 @@ def main():
             print(f"{name}: {' '.join(flags)}")
         return
     if args.report:
-        from small_data_report import report
-        print(report(RESULTS, FIGURES, ROWS))
+        from quality_report import fill_block
+        from small_data_report import readme_summary, report
+        text = report(RESULTS, FIGURES, ROWS)
+        fill_block(os.path.join(REPO, "docs", "results.md"), "tables", text, "small_data.py")
+        fill_block(os.path.join(REPO, "README.md"), "own images",
+                   readme_summary(RESULTS, FIGURES, ROWS), "small_data.py")
+        print(text)
         return
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(ROWS)
     unknown = [n for n in names if n not in ROWS]

@@ -96,3 +96,40 @@ def report(results_dir, figures_dir, rows):
             parts.append(f"**{name}** (seeds {', '.join(str(r['seed']) for r in grouped[name])})"
                          f"\n\n![{name}]({link})\n")
     return "\n".join(parts)
+
+
+def readme_summary(results_dir, figures_dir, rows):
+    """The README's lines for the best-measured emoji row of each size: its command,
+    time, Fréchet distance beside the floor and the other artwork, and its grid."""
+    grouped = load_results(results_dir)
+    parts = []
+    for group in ("emoji32", "emoji64"):
+        names = [n for n, (g, _) in rows.items() if g == group and n in grouped]
+        if not names:
+            continue
+        best = min(names, key=lambda n: statistics.mean(
+            r["metrics"]["frechet"]["value"] for r in grouped[n]))
+        runs = grouped[best]
+        other = os.path.join(results_dir, "reference", f"{group}_facebook.json")
+        facebook = ""
+        if os.path.exists(other):
+            with open(other, encoding="utf-8") as f:
+                facebook = (f", Facebook's drawings of the same emoji "
+                            f"{json.load(f)['generated']['frechet']['value']:.1f}")
+        frechet = [r["metrics"]["frechet"]["value"] for r in runs]
+        classes = min(r["metrics"]["coverage"]["classes_covered"] for r in runs)
+        link = os.path.relpath(os.path.join(figures_dir, f"{slug(best)}.png"),
+                               os.path.dirname(os.path.dirname(figures_dir)))
+        command = runs[0]["command"].replace("--nodownload ", "").replace(
+            " --workdir=WORKDIR", "").replace(f" --seed={runs[0]['seed']}", "")
+        parts.append(
+            f"**{group[5:]}x{group[5:]}**: `{command}` ({runs[0]['steps']:,} steps) took "
+            f"{statistics.mean(r['train_seconds'] for r in runs) / 60:.0f} minutes per run on "
+            f"one core of the 2-core Intel Xeon VM (two runs at once). Folder measure "
+            f"(Fréchet, {runs[0]['metrics']['frechet']['num_samples']:,} samples): "
+            f"{', '.join(f'{v:.1f}' for v in frechet)} for seeds "
+            f"{', '.join(str(r['seed']) for r in runs)}; real-vs-real floor "
+            f"{runs[0]['floor']['frechet']['value']:.1f}{facebook}; at least {classes} of the "
+            f"{runs[0]['metrics']['coverage']['num_classes']} categories above 2% of the "
+            f"samples.\n\n![{best}, final frames, one grid per seed]({link})\n")
+    return "\n".join(parts)

@@ -5,6 +5,8 @@ and a `main()`; `cli.run(main, FLAGS)` runs it so that:
   - a bad flag value or a stray argument prints one message and exits 2;
   - an InputError (bad data, model or run directory) prints its message, with no
     traceback, and exits 2;
+  - a full or read-only disk mid-run prints which file could not be written and
+    exits 4 (what was saved before stays intact);
   - INFO lines come from dcgan_tf only, not from TensorFlow's internals;
   - TensorFlow's C++ start-up lines (oneDNN, CUDA probing on a machine without a
     GPU, absl's notice before its logging starts) are hidden, unless the user set
@@ -12,6 +14,7 @@ and a `main()`; `cli.run(main, FLAGS)` runs it so that:
 """
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -25,6 +28,10 @@ from absl import logging as absl_logging
 from dcgan_tf.errors import InputError
 
 INPUT_ERROR_STATUS = 2
+WRITE_ERROR_STATUS = 4
+# A disk that fills up or turns read-only mid-run: the run stops, nothing is lost.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+_WRITE_MESSAGES = ("No space left on device", "Read-only file system", "Disk quota exceeded")
 
 
 def run(main, flag_values):
@@ -47,8 +54,29 @@ def run(main, flag_values):
         except InputError as e:
             absl_logging.error("%s", e)
             sys.exit(INPUT_ERROR_STATUS)
+        except Exception as e:  # OSError, or TensorFlow's own error for a checkpoint write.
+            problem = write_failure(e)
+            if problem is None:
+                raise
+            absl_logging.error(
+                "%s. Stopped: every file is written to a temporary name and renamed only "
+                "when complete, so what was saved before (the last checkpoint included) is "
+                "intact. Make room (or make the folder writable) and run the same command "
+                "again to continue.", problem)
+            sys.exit(WRITE_ERROR_STATUS)
 
     app.run(run_main, flags_parser=parse)
+
+
+def write_failure(error):
+    """'Cannot write PATH: REASON' when `error` is a full or read-only disk, else None."""
+    if isinstance(error, OSError) and error.errno in _WRITE_ERRNOS:
+        return f"Cannot write {error.filename or 'a file'}: {error.strerror}"
+    message = str(error)
+    if type(error).__module__.startswith("tensorflow") and any(
+            text in message for text in _WRITE_MESSAGES):
+        return f"Cannot write: {message.strip().splitlines()[0][:300]}"
+    return None
 
 
 def show_only_our_info_logs():

@@ -89,8 +89,11 @@ def load_images(config):
         data = ImageData(images, f"images under {config.data_dir}")
     else:
         data = _load_named_dataset(config)
-        data = dataclasses.replace(
-            data, images=convert_images(data.images, config.image_size, config.channels))
+        try:
+            images = convert_images(data.images, config.image_size, config.channels)
+        except DataError as e:
+            raise DataError(f"{data.source}: {e}") from e
+        data = dataclasses.replace(data, images=images)
     if len(data.images) < config.batch_size:
         raise DataError(
             f"{data.source}: only {len(data.images)} images, fewer than one batch "

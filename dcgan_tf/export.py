@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import tempfile
 
 import tensorflow as tf
 
@@ -28,11 +29,18 @@ def export_model(model, path):
     The export goes to a temporary folder first, so an interrupted export leaves
     the previous SavedModel intact.
     """
-    temporary = path + ".partial"
-    files.remove(temporary)  # Left by an export that was interrupted.
-    with _without_info_logs("tensorflow"):
-        model.export(temporary, format="tf_saved_model", verbose=False)
-    files.replace_directory(temporary, path)
+    # A name of its own, next to `path`: two exports to one place never share a
+    # temporary folder. One left by a killed export is removed when its run restarts.
+    parent, name = os.path.split(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    temporary = tempfile.mkdtemp(prefix=f"{name}.partial-", dir=parent)
+    os.chmod(temporary, 0o777 & ~files.umask())  # mkdtemp's folders are owner-only.
+    try:
+        with _without_info_logs("tensorflow"):
+            model.export(temporary, format="tf_saved_model", verbose=False)
+        files.replace_directory(temporary, path)
+    finally:
+        files.remove(temporary)  # Gone after the swap; left over only on a failure.
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ a crash the name holds either the previous complete version or the new one.
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -31,7 +32,7 @@ def atomic_path(path):
     try:
         yield temporary
         # mkstemp makes owner-only files; give the artifact the usual permissions.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~umask())
         fsync(temporary)
         os.replace(temporary, path)
         fsync(directory)
@@ -118,15 +119,49 @@ def _exchange(first, second):
 
 
 def remove(path):
-    """Deletes a file or folder tree if it exists."""
-    if os.path.isdir(path):
+    """Deletes a file or folder tree if it exists; a symbolic link is removed
+    itself, never what it points to."""
+    if os.path.islink(path):
+        os.remove(path)
+    elif os.path.isdir(path):
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.exists(path):
         os.remove(path)
 
 
-def _umask():
-    mask = os.umask(0)  # The only way to read the umask is to set it.
+# mkstemp's names: the prefix, 8 characters of this alphabet, the suffix.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?P<suffix>\.[A-Za-z0-9]+)?")
+
+
+def remove_orphaned_temporaries(directory, is_ours):
+    """Removes what atomic_path left in `directory` when its process was killed
+    (hidden `.<name>.XXXXXXXX<suffix>` files) for every name that `is_ours(name)`
+    accepts, and returns their paths. Files of any other name are left alone."""
+    removed = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry)
+        if (match and is_ours(match.group("name"))
+                and (match.group("suffix") or "") == os.path.splitext(match.group("name"))[1]):
+            remove(os.path.join(directory, entry))
+            removed.append(os.path.join(directory, entry))
+    return removed
+
+
+def umask():
+    """The process's umask, read without changing it where Linux shows it (setting
+    it for a moment would affect files other threads create meanwhile)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0)  # Elsewhere, the only way to read the umask is to set it.
     os.umask(mask)
     return mask
 

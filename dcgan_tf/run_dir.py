@@ -169,7 +169,7 @@ def _recorded_data(config):
         try:
             with open(path(config, name), encoding="utf-8") as f:
                 recorded = json.load(f)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         except (OSError, ValueError) as e:
             problems.append(f"{path(config, name)}: unreadable ({e})")
@@ -245,11 +245,43 @@ def clear(config):
         files.remove(path(config, name))
 
 
+_FRAME = re.compile(r"epoch_\d{4}\.png")
+# What a killed process leaves: export folders (dcgan_tf's, and the fixed name of
+# older versions) and TensorFlow's checkpoint staging folders.
+_ORPHANED_FOLDERS = {"": re.compile(r"(generator|discriminator)\.partial(-\w{8})?"),
+                     "checkpoints": re.compile(r"ckpt-\d+_temp\w*")}
+
+
+def remove_orphans(config):
+    """Deletes the temporary files and folders a killed run left in the workdir
+    (they can fill a disk), and nothing else; returns how many were removed."""
+    removed = files.remove_orphaned_temporaries(
+        config.workdir, lambda name: name in ARTIFACTS or name == "run_info.json")
+    removed += files.remove_orphaned_temporaries(
+        path(config, "checkpoints"), lambda name: name in ("config.json", "data.json"))
+    removed += files.remove_orphaned_temporaries(
+        path(config, "samples"), lambda name: bool(_FRAME.fullmatch(name)))
+    for folder, pattern in _ORPHANED_FOLDERS.items():
+        try:
+            names = os.listdir(path(config, folder))
+        except OSError:
+            continue
+        for name in names:
+            if pattern.fullmatch(name) and os.path.isdir(path(config, folder, name)):
+                files.remove(path(config, folder, name))
+                removed.append(path(config, folder, name))
+    if removed:
+        logger.info("Removed %d temporary file(s) left by an interrupted run: %s",
+                    len(removed), ", ".join(removed))
+    return len(removed)
+
+
 def create(config, image_data=None):
     """Creates the workdir and writes config.json (and its copy beside the
     checkpoints) and data.json for `image_data`, failing early if it cannot."""
     try:
         os.makedirs(path(config, "checkpoints"), exist_ok=True)
+        remove_orphans(config)
         for name in ("generator", "discriminator"):
             if files.recover_directory(path(config, name)):
                 logger.warning("%s/ was put back from %s.old/ (an export was interrupted).",

@@ -88,3 +88,17 @@ def test_config_bad_augment_is_refused_naming_the_flag(policy, message):
     with pytest.raises(InputError, match=message) as error:
         config.Config(augment=policy)
     assert "--augment" in str(error.value)
+
+
+def test_a_run_with_augment_exports_a_generator_that_never_augments(tiny_npz, tmp_path):
+    from conftest import small_config
+    from dcgan_tf import export, training
+
+    training.train(small_config(tiny_npz, tmp_path, epochs=1,
+                                augment="color,translation,cutout"))
+    loaded = export.load_generator(str(tmp_path / "generator"))
+    noise = tf.random.stateless_normal([8, loaded.noise_dim], seed=[4, 2])
+    first, second = loaded.serve(noise).numpy(), loaded.serve(noise).numpy()
+
+    np.testing.assert_array_equal(first, second)  # No random transform in the export.
+    assert '"augment": "color,translation,cutout"' in (tmp_path / "config.json").read_text()

@@ -461,3 +461,11 @@ def test_make_dataset_runs_without_tf_data_autotuning():
     dataset = data.make_dataset(_sorted_images(), 5, 0, seed=0, epoch=0)
 
     assert dataset.options().autotune.enabled is False
+
+
+def test_npz_of_non_square_images_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "wide.npz"
+    np.savez(path, x_train=np.zeros((40, 28, 30), np.uint8))
+    with pytest.raises(DataError, match=f"{path}: images are 28x30; only squares"):
+        data.load_images(data.resolve(Config(dataset="mnist", data_dir=str(path),
+                                             batch_size=8)))
