@@ -105,10 +105,10 @@ def main():
     Image.fromarray(picture).save(FIGURE, optimize=True)
     lines = ["| generator (top to bottom in the picture) | Fréchet, classifier features | "
              "Fréchet, random features |", "| --- | --- | --- |"]
-    lines += [f"| {r['name']} | {r['classifier']['frechet']:.1f} | {r['random']['frechet']:.1f} |"
+    lines += [f"| {r['name']} | {r['classifier']['frechet']:.1f} | {r['random']['frechet']:.3g} |"
               for r in rows]
     lines.append(f"| real vs real (floor: half A against half B) | {floor['classifier']:.1f} | "
-                 f"{floor['random']:.1f} |")
+                 f"{floor['random']:.3g} |")
     agree = ("the same order" if order["classifier"] == order["random"] else
              "different orders (random: " + " > ".join(order["random"]) + ")")
     link = os.path.relpath(FIGURE, os.path.join(REPO, "docs"))

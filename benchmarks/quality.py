@@ -27,13 +27,10 @@ side.
 """
 
 import argparse
-import concurrent.futures
 import csv
 import dataclasses
 import json
 import os
-import platform
-import queue
 import shlex
 import shutil
 import subprocess
@@ -43,6 +40,7 @@ import time
 import numpy as np
 
 from quality_report import fill_block, report, slug  # Beside this file.
+from runner import cpu_name, pinned, run_queue, timed_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -168,24 +166,10 @@ def run_one(name, epochs, seed, runs_dir, core):
             f.write(f"e{SCREEN_EPOCHS}")
     os.makedirs(workdir, exist_ok=True)
     continued = os.path.exists(marker)
-    pin = ["taskset", "-c", str(core)] if core is not None else []
+    pin = pinned(core)
     command = train_command(name, epochs, seed, workdir)
     log = os.path.join(workdir, "benchmark.log")
-    seconds_file = os.path.join(workdir, "benchmark_seconds.txt")
-    spent = float(open(seconds_file).read()) if os.path.exists(seconds_file) else 0.0
-    start = time.time()
-    with open(log, "a") as out:
-        process = subprocess.Popen(pin + command, stdout=out, stderr=subprocess.STDOUT)
-        # The time spent so far is written every few seconds, so a benchmark that
-        # is killed and started again adds up every attempt's time.
-        while True:
-            try:
-                status = process.wait(timeout=5)
-                break
-            except subprocess.TimeoutExpired:
-                _write_seconds(seconds_file, spent + time.time() - start)
-    _write_seconds(seconds_file, spent + time.time() - start)
-    train_seconds = spent + time.time() - start
+    status, train_seconds = timed_run(command, workdir, core)
     if status:
         raise RuntimeError(f"{name} seed {seed}: train.py exited with {status}; see {log}")
     evaluation = os.path.join(workdir, "evaluation.json")
@@ -205,7 +189,7 @@ def run_one(name, epochs, seed, runs_dir, core):
         train_seconds=round(train_seconds, 1),
         cores="1 of 2 (two runs at once)" if core is not None else "all",
         continued_from=f"e{SCREEN_EPOCHS}" if continued else None,
-        cpu=_cpu_name(), date=time.strftime("%Y-%m-%d"),
+        cpu=cpu_name(), date=time.strftime("%Y-%m-%d"),
         steps=_steps(workdir),
         config=json.load(open(os.path.join(workdir, "config.json"))),
         metrics=_flat(record["generated"]), floor=_flat(record["real_vs_real_floor"]),
@@ -234,12 +218,6 @@ def _xla(log):
     return seen.pop() if len(seen) == 1 else "partly"
 
 
-def _write_seconds(path, seconds):
-    with open(path + ".tmp", "w") as f:
-        f.write(f"{seconds:.1f}")
-    os.replace(path + ".tmp", path)
-
-
 def _flat(report):
     return dict(frechet=report["frechet"]["value"], kid=report["kernel"]["value"],
                 precision=report["precision_recall"]["precision"],
@@ -254,37 +232,6 @@ def _steps(workdir):
         return sum(1 for _ in f) - 1
 
 
-def _cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def claim(lock):
-    """Takes a run for this process by creating the file `lock`: returns its path,
-    or None when a live process holds it. Two benchmarks share one queue this way."""
-    os.makedirs(os.path.dirname(lock), exist_ok=True)
-    for _ in range(2):
-        try:
-            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                holder = int(open(lock).read() or 0)
-                os.kill(holder, 0)  # Raises if no such process.
-                return None
-            except (ProcessLookupError, ValueError):
-                os.remove(lock)  # Left by a benchmark that was killed.
-                continue
-        os.write(descriptor, str(os.getpid()).encode())
-        os.close(descriptor)
-        return lock
-    return None
-
-
 def pending(names, epochs, seeds):
     """(name, seed) pairs without a result, seed-major so that every
     configuration gets its first seed before any gets its third."""
@@ -295,35 +242,16 @@ def pending(names, epochs, seeds):
 def run_all(names, epochs, seeds, pinned_cores, runs_dir):
     todo = pending(names, epochs, seeds)
     print(f"{len(todo)} runs to do at {epochs} epochs; results in {RESULTS}", flush=True)
-    cores = queue.Queue()
-    for core in pinned_cores or [None]:
-        cores.put(core)
-    jobs = cores.qsize()
 
-    def work(item):
-        core = cores.get()
+    def work(item, core):
         name, seed = item
-        lock = claim(os.path.join(runs_dir, "locks", f"e{epochs}_{slug(name)}_seed{seed}.lock"))
-        try:
-            if lock is None or os.path.exists(result_path(name, epochs, seed)):
-                return  # Another benchmark on this machine has it, or finished it.
-            began = time.time()
-            result = run_one(name, epochs, seed, runs_dir, core)
-            print(f"[{time.strftime('%H:%M')}] {item[0]} seed {item[1]}: Fréchet "
-                  f"{result['metrics']['frechet']:.1f}, classes "
-                  f"{result['metrics']['classes_covered']}, {time.time() - began:.0f} s",
-                  flush=True)
-        finally:
-            if lock:
-                os.remove(lock)
-            cores.put(core)
+        result = run_one(name, epochs, seed, runs_dir, core)
+        return (f"{name} seed {seed}: Fréchet {result['metrics']['frechet']:.1f}, classes "
+                f"{result['metrics']['classes_covered']}")
 
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        for future in [pool.submit(work, item) for item in todo]:
-            try:
-                future.result()
-            except Exception as e:  # One failed run must not stop the others.
-                print(f"FAILED: {e}", flush=True)
+    run_queue(todo, pinned_cores, lambda item: os.path.join(
+        runs_dir, "locks", f"e{epochs}_{slug(item[0])}_seed{item[1]}.lock"),
+        lambda item: not os.path.exists(result_path(item[0], epochs, item[1])), work)
 
 
 def main():

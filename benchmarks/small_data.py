@@ -23,10 +23,8 @@ goes on with what is missing. Two trainings run at once, each pinned to one core
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
-import queue
 import shlex
 import subprocess
 import sys
@@ -34,8 +32,9 @@ import time
 
 import numpy as np
 
-from quality import REPO, _cpu_name, _write_seconds, claim  # Beside this file.
+from quality import REPO  # Beside this file.
 from quality_report import slug
+from runner import cpu_name, pinned, run_queue, timed_run
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "small_data")
 FIGURES = os.path.join(REPO, "docs", "figures", "small_data")
@@ -97,19 +96,7 @@ def train(name, seed, runs_dir, core, emoji_dir):
     command = [sys.executable, os.path.join(REPO, "train.py"), "--nodownload",
                f"--workdir={workdir}", f"--seed={seed}", *data_flags(group, runs_dir, emoji_dir),
                *flags]
-    pin = ["taskset", "-c", str(core)] if core is not None else []
-    seconds_file = os.path.join(workdir, "benchmark_seconds.txt")
-    spent = float(open(seconds_file).read()) if os.path.exists(seconds_file) else 0.0
-    start = time.time()
-    with open(os.path.join(workdir, "benchmark.log"), "a") as log:
-        process = subprocess.Popen(pin + command, stdout=log, stderr=subprocess.STDOUT)
-        while True:  # The time so far is kept on disk, so a restart adds every attempt's.
-            try:
-                status = process.wait(timeout=5)
-                break
-            except subprocess.TimeoutExpired:
-                _write_seconds(seconds_file, spent + time.time() - start)
-    _write_seconds(seconds_file, spent + time.time() - start)
+    status, seconds = timed_run(command, workdir, core)
     if status:
         raise RuntimeError(f"{name} seed {seed}: train.py exited with {status}; see "
                            f"{workdir}/benchmark.log")
@@ -119,9 +106,9 @@ def train(name, seed, runs_dir, core, emoji_dir):
         name=name, group=group, seed=seed, flags=list(flags),
         command=shlex.join(["python", "train.py", *command[2:]]).replace(
             workdir, "WORKDIR").replace(REPO + os.sep, ""),
-        train_seconds=round(spent + time.time() - start, 1),
+        train_seconds=round(seconds, 1),
         cores="1 of 2 (two runs at once)" if core is not None else "all",
-        cpu=_cpu_name(), date=time.strftime("%Y-%m-%d"), config=info,
+        cpu=cpu_name(), date=time.strftime("%Y-%m-%d"), config=info,
         steps=int(open(os.path.join(workdir, "losses.csv")).read().count("\n") - 1),
         metrics=None)
     os.makedirs(os.path.dirname(result_path(name, seed)), exist_ok=True)
@@ -137,7 +124,6 @@ def measure(name, seed, runs_dir, core, emoji_dir):
     group, _ = ROWS[name]
     workdir = os.path.join(runs_dir, slug(name), f"seed{seed}")
     out = os.path.join(workdir, "evaluation.json")
-    pin = ["taskset", "-c", str(core)] if core is not None else []
     command = [sys.executable, os.path.join(REPO, "evaluate.py"), f"--model={workdir}/generator",
                f"--out={out}"]
     if group.startswith("emoji"):
@@ -150,7 +136,7 @@ def measure(name, seed, runs_dir, core, emoji_dir):
     else:
         command.append(f"--num={EVAL_SAMPLES}")
     with open(os.path.join(workdir, "benchmark.log"), "a") as log:
-        subprocess.run(pin + command, check=True, stdout=log, stderr=subprocess.STDOUT)
+        subprocess.run(pinned(core) + command, check=True, stdout=log, stderr=subprocess.STDOUT)
     record = json.load(open(out))
     result = json.load(open(result_path(name, seed)))
     result["metrics"] = record["generated"]
@@ -188,41 +174,22 @@ def _write_json(path, value):
     os.replace(path + ".tmp", path)
 
 
-def run_all(stage, names, seeds, cores_list, runs_dir, emoji_dir):
-    def due(name, seed):
+def run_all(stage, names, seeds, cores, runs_dir, emoji_dir):
+    def due(item):
+        name, seed = item
         if stage == "train":
             return not os.path.exists(result_path(name, seed))
         return (os.path.exists(result_path(name, seed))
                 and json.load(open(result_path(name, seed)))["metrics"] is None)
 
-    todo = [(name, seed) for seed in seeds for name in names if due(name, seed)]
+    def work(item, core):
+        (train if stage == "train" else measure)(*item, runs_dir, core, emoji_dir)
+        return f"{stage} {item[0]} seed {item[1]}"
+
+    todo = [(name, seed) for seed in seeds for name in names if due((name, seed))]
     print(f"{len(todo)} runs to {stage}; results in {RESULTS}", flush=True)
-    cores = queue.Queue()
-    for core in cores_list or [None]:
-        cores.put(core)
-
-    def work(item):
-        core = cores.get()
-        name, seed = item
-        lock = claim(os.path.join(runs_dir, "locks", f"{stage}_{slug(name)}_seed{seed}.lock"))
-        try:
-            if lock is None or not due(name, seed):
-                return
-            began = time.time()
-            (train if stage == "train" else measure)(name, seed, runs_dir, core, emoji_dir)
-            print(f"[{time.strftime('%H:%M')}] {stage} {name} seed {seed}: "
-                  f"{time.time() - began:.0f} s", flush=True)
-        finally:
-            if lock:
-                os.remove(lock)
-            cores.put(core)
-
-    with concurrent.futures.ThreadPoolExecutor(cores.qsize()) as pool:
-        for future in [pool.submit(work, item) for item in todo]:
-            try:
-                future.result()
-            except Exception as e:  # One failed run must not stop the others.
-                print(f"FAILED: {e}", flush=True)
+    run_queue(todo, cores, lambda item: os.path.join(
+        runs_dir, "locks", f"{stage}_{slug(item[0])}_seed{item[1]}.lock"), due, work)
 
 
 def main():
@@ -249,7 +216,9 @@ def main():
         return
     if args.report:
         from quality_report import fill_block
-        from small_data_report import readme_summary, report
+        from small_data_report import augment_figure, readme_summary, report
+        if os.path.isdir(args.emoji_dir):
+            augment_figure(args.emoji_dir, os.path.join(FIGURES, "augment_examples.png"))
         text = report(RESULTS, FIGURES, ROWS)
         fill_block(os.path.join(REPO, "docs", "results.md"), "tables", text, "small_data.py")
         fill_block(os.path.join(REPO, "README.md"), "own images",

@@ -133,3 +133,29 @@ def readme_summary(results_dir, figures_dir, rows):
             f"{runs[0]['metrics']['coverage']['num_classes']} categories above 2% of the "
             f"samples.\n\n![{best}, final frames, one grid per seed]({link})\n")
     return "\n".join(parts)
+
+
+def augment_figure(emoji_dir, out, count=6):
+    """What the discriminator sees with --augment: `count` emoji (rows: the images,
+    then each transform alone, then all three), drawn with dcgan_tf.augment."""
+    import sys
+
+    import numpy as np
+    import tensorflow as tf
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from dcgan_tf import augment, data, readers
+
+    paths = readers.list_image_files(emoji_dir)
+    picked = [paths[i] for i in np.linspace(0, len(paths) - 1, count).astype(int)]
+    images = data.normalize(np.stack([readers.load_image(p, 64, 3) for p in picked]))
+    rows = [images]
+    for policy in ("color", "translation", "cutout", "color,translation,cutout"):
+        rows.append(augment.make_augment(policy, tf.random.Generator.from_seed(1))(images))
+    pixels = [np.uint8(np.clip(np.round((np.asarray(row) + 1) * 127.5), 0, 255)) for row in rows]
+    gap = 4
+    picture = np.full((len(rows) * (64 + gap) - gap, count * (64 + gap) - gap, 3), 255, np.uint8)
+    for r, row in enumerate(pixels):
+        for c, image in enumerate(row):
+            picture[r * (64 + gap):r * (64 + gap) + 64, c * (64 + gap):c * (64 + gap) + 64] = image
+    Image.fromarray(picture).save(out, optimize=True)

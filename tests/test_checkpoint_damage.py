@@ -1,6 +1,7 @@
 """A damaged checkpoint never sends a run back to step 0 (training._restore_newest)."""
 
 import os
+import shutil
 
 import pytest
 
@@ -14,12 +15,21 @@ def _config(tiny_npz, workdir, max_steps):
     return small_config(tiny_npz, workdir, epochs=4, max_steps=max_steps, checkpoint_every=1)
 
 
-@pytest.fixture
-def run(tiny_npz, tmp_path):
-    """A run stopped at step 4, keeping checkpoints ckpt-2, ckpt-3 and ckpt-4."""
-    training.train(_config(tiny_npz, tmp_path, max_steps=4))
-    names = sorted(os.listdir(tmp_path / "checkpoints"))
+@pytest.fixture(scope="module")
+def trained(tiny_npz, tmp_path_factory):
+    """A run stopped at step 4, keeping checkpoints ckpt-2, ckpt-3 and ckpt-4 (made once)."""
+    workdir = tmp_path_factory.mktemp("trained") / "run"
+    training.train(_config(tiny_npz, workdir, max_steps=4))
+    names = sorted(os.listdir(workdir / "checkpoints"))
     assert {"ckpt-2.index", "ckpt-3.index", "ckpt-4.index"} <= set(names), names
+    return workdir
+
+
+@pytest.fixture
+def run(trained, tmp_path):
+    """A copy of that run at the same path for every test: config.json names its workdir."""
+    shutil.rmtree(tmp_path)
+    shutil.copytree(trained, tmp_path)
     return tmp_path
 
 
