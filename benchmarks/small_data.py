@@ -59,6 +59,16 @@ ROWS = {
                                                       AUGMENT)),
     "mnist100: default": ("mnist100", ("--epochs=10",)),
     "mnist100: default + augment": ("mnist100", ("--epochs=10", AUGMENT)),
+    # The next levers at 64x64 (each row's time is in the table: the epochs are a guess
+    # at about the same time as the rows above).
+    "emoji64: default + augment, transposed upsampling": (
+        "emoji64", ("--epochs=20", "--upsample=transpose", AUGMENT)),
+    "emoji64: default + augment, batch 64": ("emoji64", ("--epochs=10", "--batch_size=64",
+                                                          AUGMENT)),
+    "emoji64: default + augment, no generator average": ("emoji64", ("--epochs=10",
+                                                                     "--ema_decay=0", AUGMENT)),
+    "emoji64: pytorch preset + augment + average": ("emoji64", ("--preset=pytorch", "--epochs=25",
+                                                                "--ema_decay=0.999", AUGMENT)),
 }
 
 

@@ -127,7 +127,7 @@ def readme_summary(results_dir, figures_dir, rows):
             f"{statistics.mean(r['train_seconds'] for r in runs) / 60:.0f} minutes per run on "
             f"one core of the 2-core Intel Xeon VM (two runs at once). Folder measure "
             f"(Fréchet, {runs[0]['metrics']['frechet']['num_samples']:,} samples): "
-            f"{', '.join(f'{v:.1f}' for v in frechet)} for seeds "
+            f"{', '.join(f'{v:.1f}' for v in frechet)} for seed{'s' if len(runs) > 1 else ''} "
             f"{', '.join(str(r['seed']) for r in runs)}; real-vs-real floor "
             f"{runs[0]['floor']['frechet']['value']:.1f}{facebook}; at least {classes} of the "
             f"{runs[0]['metrics']['coverage']['num_classes']} categories above 2% of the "
