@@ -59,8 +59,8 @@ ROWS = {
                                                       AUGMENT)),
     "mnist100: default": ("mnist100", ("--epochs=10",)),
     "mnist100: default + augment": ("mnist100", ("--epochs=10", AUGMENT)),
-    # The next levers at 64x64 (each row's time is in the table: the epochs are a guess
-    # at about the same time as the rows above).
+    # More levers at 64x64 (the table gives each row's time; the epochs aim at about
+    # the time of the rows above).
     "emoji64: default + augment, transposed upsampling": (
         "emoji64", ("--epochs=20", "--upsample=transpose", AUGMENT)),
     "emoji64: default + augment, batch 64": ("emoji64", ("--epochs=10", "--batch_size=64",
