@@ -11,12 +11,17 @@ that it finishes at step 24 with complete, readable artifacts. Prints a table.
 Then (unless --nocases) each damage case trains 2 steps, changes a setting or
 damages a file, runs again and checks the outcome a user is promised: a refusal
 (exit status 2) that leaves every file as it was, or a resume to the end with
-readable artifacts. Prints a second table.
+readable artifacts: settings changed on resume, damaged text artifacts and checkpoints
+(index, newest checkpoint deleted, truncated or bit-flipped, all of them), a damaged frame,
+data.json and its copy, a killed run's temporaries, an out-of-range flag; then folders of
+corrupt images, of the user's own files under --overwrite, and of hostile files (a FIFO,
+PostScript and a 1x30000 strip named .png). Prints a second table.
 """
 
 import collections
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -185,6 +190,52 @@ def _interrupted_export(workdir):
     os.replace(os.path.join(workdir, "generator"), os.path.join(workdir, "generator.old"))
 
 
+def _write(workdir, name, payload):
+    with open(os.path.join(workdir, name), "wb") as f:
+        f.write(payload)
+
+
+def _newest_checkpoint(workdir):
+    folder = os.path.join(workdir, "checkpoints")
+    number = max(int(n.split("-")[1].split(".")[0]) for n in os.listdir(folder)
+                 if n.startswith("ckpt-") and n.endswith(".index"))
+    return [os.path.join(folder, n) for n in os.listdir(folder)
+            if n.startswith(f"ckpt-{number}.")]
+
+
+def _truncate_newest_checkpoint(workdir):
+    for path in _newest_checkpoint(workdir):
+        if ".data-" in path:
+            payload = open(path, "rb").read()
+            _write(workdir, path, payload[:len(payload) // 2])
+
+
+def _flip_newest_checkpoint(workdir):
+    for path in _newest_checkpoint(workdir):
+        if ".data-" in path:
+            payload = bytearray(open(path, "rb").read())
+            payload[len(payload) // 2] ^= 0x40
+            _write(workdir, path, bytes(payload))
+
+
+def _delete_newest_checkpoint(workdir):
+    for path in _newest_checkpoint(workdir):
+        os.remove(path)
+
+
+def _damage_every_checkpoint(workdir):
+    folder = os.path.join(workdir, "checkpoints")
+    for name in os.listdir(folder):
+        if ".data-" in name:
+            _write(folder, name, b"\0" * 16)
+
+
+def _orphans(workdir):
+    _write(workdir, ".losses.csv.a1b2c3d4.csv", b"x" * 4096)
+    os.makedirs(os.path.join(workdir, "generator.partial-k3j2h1g0"))
+    os.makedirs(os.path.join(workdir, "checkpoints", "ckpt-9_temp"))
+
+
 # (case, extra flags of the second run, what to do to the run in between,
 #  what must happen: "refused" or "resumed").
 CASES = (
@@ -197,12 +248,26 @@ CASES = (
     ("losses.csv emptied", (), lambda w: _empty(w, "losses.csv"), "resumed"),
     ("data.json emptied", (), lambda w: _empty(w, "data.json"), "resumed"),
     ("export interrupted between renames", (), _interrupted_export, "resumed"),
+    ("checkpoint index junk", (), lambda w: _write(w, "checkpoints/checkpoint", b"\0junk{{"),
+     "resumed"),
+    ("checkpoint index emptied", (), lambda w: _empty(w, "checkpoints/checkpoint"), "resumed"),
+    ("newest checkpoint deleted", (), _delete_newest_checkpoint, "resumed"),
+    ("newest checkpoint truncated", (), _truncate_newest_checkpoint, "resumed"),
+    ("newest checkpoint bit-flipped", (), _flip_newest_checkpoint, "resumed"),
+    ("every checkpoint damaged", (), _damage_every_checkpoint, "refused"),
+    ("a progress frame damaged", (), lambda w: _write(w, "samples/epoch_0001.png", b"\x89PNG?"),
+     "resumed"),
+    ("data.json and its copy damaged", (), lambda w: [_write(w, n, b"{x") for n in (
+        "data.json", "checkpoints/data.json")], "refused"),
+    ("temporaries of a killed run left", (), _orphans, "resumed"),
+    ("--buffer_size=2**63-1", ("--buffer_size=9223372036854775807",), None, "refused"),
 )
 
 
 def run_cases(root, npz, other_npz, folder):
     rows = []
-    base = ["--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4", "--epochs=1"]
+    base = ["--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4", "--epochs=1",
+            "--checkpoint_every=1"]
     for index, (name, extra, damage, expected) in enumerate(CASES):
         workdir = os.path.join(root, f"case {index}")
         first = [sys.executable, "train.py", f"--data_dir={npz}", f"--workdir={workdir}",
@@ -236,10 +301,48 @@ def run_cases(root, npz, other_npz, folder):
     ok = folder_run.returncode == 0 and skipped > 0
     rows.append(("folder with corrupt files", "trained, skipped files named",
                  f"exit {folder_run.returncode}, {skipped} files named as skipped", ok))
+    rows.append(_overwrite_foreign_folder(root, npz, base))
+    rows.append(_hostile_folder(root, folder, base))
     print("\n| case | promised | outcome | as promised |")
     print("|---|---|---|---|")
     for name, expected, outcome, ok in rows:
         print(f"| {name} | {expected} | {outcome} | {'yes' if ok else 'NO'} |")
+
+
+def _overwrite_foreign_folder(root, npz, base):
+    """--overwrite pointed at a folder of the user's own files: refused, nothing touched."""
+    workdir = os.path.join(root, "user folder")
+    for name in ("checkpoints/model.pt", "samples/cat.png", "config.json"):
+        os.makedirs(os.path.dirname(os.path.join(workdir, name)), exist_ok=True)
+        _write(workdir, name, b"the user's own file")
+    before = _snapshot(workdir)
+    result = subprocess.run([sys.executable, "train.py", f"--data_dir={npz}",
+                             f"--workdir={workdir}", "--overwrite", *base], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    ok = result.returncode == 2 and _snapshot(workdir) == before
+    return ("--overwrite on a folder of the user's files", "refused",
+            "refused, nothing changed" if ok else f"exit {result.returncode}", ok)
+
+
+def _hostile_folder(root, folder, base):
+    """A FIFO, a PostScript file and a 1x30000 strip named as images, beside the
+    corrupt files: the run trains, nothing hangs or reaches another decoder."""
+    hostile = os.path.join(root, "hostile folder")
+    shutil.copytree(folder, hostile)
+    os.mkfifo(os.path.join(hostile, "pipe.png"))
+    _write(hostile, "page.png", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    Image.fromarray(np.zeros((1, 30000), np.uint8)).save(os.path.join(hostile, "strip.png"))
+    began = time.time()
+    try:
+        result = subprocess.run(
+            [sys.executable, "train.py", "--dataset=folder", f"--data_dir={hostile}",
+             f"--workdir={os.path.join(root, 'hostile run')}", "--image_size=28", "--channels=1",
+             *base], cwd=REPO, capture_output=True, text=True, timeout=300)
+        outcome = f"exit {result.returncode} in {time.time() - began:.0f} s"
+        ok = result.returncode == 0 and "pipe.png" in result.stderr
+    except subprocess.TimeoutExpired:
+        outcome, ok = "hung (killed after 300 s)", False
+    return ("folder with a FIFO, PostScript and a 1x30000 PNG", "trained, FIFO named", outcome, ok)
 
 
 def _corrupt_folder(folder, images, rng):
