@@ -111,22 +111,32 @@ def _previous_config(config):
     if not os.path.exists(path(config, "config.json")) and not os.path.isdir(
             path(config, "checkpoints")):
         return None, None
-    problems = []
+    problems, read = [], {}
     for name in ("config.json", os.path.join("checkpoints", "config.json")):
         try:
             with open(path(config, name), encoding="utf-8") as f:
-                previous = Config.from_json(f.read())
+                read[name] = Config.from_json(f.read())
         except FileNotFoundError:
             problems.append(f"{name}: missing")
-            continue
         except (OSError, ValueError, TypeError) as e:
             problems.append(f"{name}: unreadable ({e})")
-            continue
-        if problems:
-            logger.warning("%s; the run's settings are read from its copy %s instead, and "
-                           "config.json is written again.", problems[0], path(config, name))
-        return previous, None
-    return None, "; ".join(problems)
+    if not read:
+        return None, "; ".join(problems)
+    if len(read) == 2:
+        # Both are written together; a difference in what a resume must keep means one
+        # was edited by hand, and the checkpoints were made with the copy's settings.
+        first, copy = read.values()
+        edited = [f"{name}: {getattr(copy, name)!r} in checkpoints/config.json, "
+                  f"{getattr(first, name)!r} in config.json" for name in RESUME_FIELDS
+                  if getattr(first, name) != getattr(copy, name)]
+        if edited:
+            return None, ("config.json disagrees with its copy beside the checkpoints (edited "
+                          "by hand?): " + "; ".join(edited))
+    if problems:
+        name = next(iter(read))
+        logger.warning("%s; the run's settings are read from its copy %s instead, and "
+                       "config.json is written again.", problems[0], path(config, name))
+    return next(iter(read.values())), None
 
 
 def check_data(config, image_data):
@@ -226,12 +236,19 @@ def check_ours(config):
     present = [name for name in ARTIFACTS if os.path.lexists(path(config, name))]
     if not present:
         return
-    previous, problem = _previous_config(config)
-    if previous is not None:
-        return
+    problems = []
+    for name in ("config.json", os.path.join("checkpoints", "config.json")):
+        try:
+            with open(path(config, name), encoding="utf-8") as f:
+                Config.from_json(f.read())
+            return  # A dcgan_tf run (compare() checks what it was made with).
+        except (OSError, ValueError, TypeError) as e:
+            state = "missing" if isinstance(e, FileNotFoundError) else "unreadable"
+            problems.append(f"{name}: {state}")
+    problem = "; ".join(problems)
     raise InputError(
         f"--workdir={config.workdir} holds {', '.join(present)} but no dcgan_tf run "
-        f"({problem or 'no config.json'}), so dcgan_tf will neither write into it nor "
+        f"({problem}), so dcgan_tf will neither write into it nor "
         "delete anything there, --overwrite included. Choose another --workdir, or move "
         "those files away (if they are a damaged dcgan_tf run, delete the folder yourself).")
 

@@ -268,3 +268,16 @@ def test_overwrite_of_a_real_run_still_starts_again(mnist_npz, tmp_path):
     training.train(_config(mnist_npz, tmp_path, max_steps=2))
     result = training.train(_config(mnist_npz, tmp_path, max_steps=1), overwrite=True)
     assert (result.start_step, result.step) == (0, 1)
+
+
+def test_a_hand_edited_seed_in_config_json_is_refused_naming_both_copies(mnist_npz, tmp_path):
+    training.train(_config(mnist_npz, tmp_path, max_steps=2))
+    edited = (tmp_path / "config.json").read_text().replace('"seed": 0', '"seed": 7')
+    (tmp_path / "config.json").write_text(edited)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
+
+    with pytest.raises(InputError, match="disagrees with its copy") as raised:
+        training.train(_config(mnist_npz, tmp_path, max_steps=3, seed=7))
+
+    assert "seed: 0 in checkpoints/config.json, 7 in config.json" in str(raised.value)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
