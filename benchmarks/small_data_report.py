@@ -62,9 +62,9 @@ def table(group, grouped, rows, results_dir):
     for name in names:
         runs = grouped[name]
         minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
-        lines.append(_row(f"{name} | `{' '.join(rows[name][1])}` | "
-                          f"{', '.join(str(r['seed']) for r in runs)}",
-                          [r["metrics"] for r in runs]) + f" | {minutes:.0f} | {runs[0]['steps']} |")
+        label = f"{name} | `{' '.join(rows[name][1])}` | {', '.join(str(r['seed']) for r in runs)}"
+        lines.append(_row(label, [r["metrics"] for r in runs])
+                     + f" | {minutes:.0f} | {runs[0]['steps']} |")
     floor = grouped[names[0]][0]["floor"]
     lines.append(_row("real vs real (floor) | | ", [floor]) + " | | |")
     other = os.path.join(results_dir, "reference", f"{group}_facebook.json")
