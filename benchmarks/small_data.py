@@ -28,6 +28,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -86,9 +87,9 @@ def mnist_subset(count, runs_dir):
             os.path.join(data.BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
         chosen = np.sort(np.random.default_rng(0).choice(len(images), count, replace=False))
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        np.savez(path + ".tmp.npz", x_train=np.tile(images[chosen],
-                                                    (MNIST_REPEATED_TO // count, 1, 1, 1)))
-        os.replace(path + ".tmp.npz", path)
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.npz"  # One per writer.
+        np.savez(temporary, x_train=np.tile(images[chosen], (MNIST_REPEATED_TO // count, 1, 1, 1)))
+        os.replace(temporary, path)
     return path
 
 
