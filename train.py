@@ -48,7 +48,7 @@ def config_from_flags():
 def main():
     config = config_from_flags()
     cli.import_tensorflow(hide_start_up=not USER_CHOSE_LOG_LEVEL)  # Seconds.
-    from dcgan_tf import training
+    from dcgan_tf import distribute, training
 
     try:
         training.train(config, overwrite=FLAGS.overwrite)
@@ -59,6 +59,9 @@ def main():
     except training.TrainingDiverged as e:
         logging.error("Training diverged: %s", e)
         sys.exit(3)
+    except distribute.WorkerLost as e:
+        logging.error("Training stopped: %s", e)
+        sys.exit(5)
 
 
 if __name__ == "__main__":

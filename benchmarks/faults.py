@@ -19,10 +19,12 @@ PostScript and a 1x30000 strip named .png). Prints a second table.
 """
 
 import collections
+import json
 import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,10 @@ sys.path.insert(0, REPO)
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf import data, recorder  # noqa: E402
 from dcgan_tf.csv_log import CsvLog  # noqa: E402
+from quality_report import fill_block  # noqa: E402  Beside this file.
+from runner import cpu_name  # noqa: E402
+
+CASES_RESULT = os.path.join(REPO, "benchmarks", "results", "faults_cases.json")
 
 flags.DEFINE_integer("trials", 15, "Interrupted runs to try.")
 flags.DEFINE_integer("seed", 0, "Seeds the choice of signals and delays.")
@@ -303,10 +309,24 @@ def run_cases(root, npz, other_npz, folder):
                  f"exit {folder_run.returncode}, {skipped} files named as skipped", ok))
     rows.append(_overwrite_foreign_folder(root, npz, base))
     rows.append(_hostile_folder(root, folder, base))
-    print("\n| case | promised | outcome | as promised |")
-    print("|---|---|---|---|")
-    for name, expected, outcome, ok in rows:
-        print(f"| {name} | {expected} | {outcome} | {'yes' if ok else 'NO'} |")
+    rows.extend(_multi_worker_cases(root, npz))
+    table = "\n".join(["| case | promised | outcome | as promised |", "|---|---|---|---|"] + [
+        f"| {name} | {expected} | {outcome} | {'yes' if ok else 'NO'} |"
+        for name, expected, outcome, ok in rows])
+    print("\n" + table)
+    with open(CASES_RESULT, "w") as f:
+        json.dump(dict(date=time.strftime("%Y-%m-%d"), cpu=cpu_name(), table=table,
+                       load=f"{os.getloadavg()[0]:.1f}"), f, indent=1)
+    fill_block(os.path.join(REPO, "docs", "reliability.md"), "cases", cases_page_text(),
+               "faults.py")
+
+
+def cases_page_text():
+    """The damage cases' table as docs/reliability.md shows it, from CASES_RESULT."""
+    result = json.load(open(CASES_RESULT))
+    return (f"Measured on {result['date']} on a {result['cpu']}, load average "
+            f"{result['load']} at the end (other work shared the cores), with "
+            "`python benchmarks/faults.py --trials=0` (cases only):\n\n" + result["table"])
 
 
 def _overwrite_foreign_folder(root, npz, base):
@@ -343,6 +363,89 @@ def _hostile_folder(root, folder, base):
     except subprocess.TimeoutExpired:
         outcome, ok = "hung (killed after 300 s)", False
     return ("folder with a FIFO, PostScript and a 1x30000 PNG", "trained, FIFO named", outcome, ok)
+
+
+MULTI_WORKER_CASES = (
+    ("SIGTERM to the other worker of two", 1, signal.SIGTERM),
+    ("SIGINT to the chief of two workers", 0, signal.SIGINT),
+    ("kill -9 of the other worker of two", 1, signal.SIGKILL),
+    ("kill -9 of the chief of two workers", 0, signal.SIGKILL),
+)
+
+
+def _multi_worker_cases(root, npz):
+    """Two workers on 127.0.0.1; after a few steps one gets a signal. A Ctrl-C or
+    SIGTERM stops both at one step with everything saved; a killed worker makes
+    the other stop (exit 5) within two minutes, with no traceback. Then both
+    start again and train two more steps."""
+    rows = []
+    flags = ["--batch_size=16", "--noise_dim=16", "--num_examples_to_generate=4",
+             "--checkpoint_every=2", "--epochs=40", "--strategy=multi_worker"]
+    for index, (name, victim, number) in enumerate(MULTI_WORKER_CASES):
+        workdir = os.path.join(root, f"workers {index}")
+        command = [sys.executable, "train.py", f"--data_dir={npz}", f"--workdir={workdir}",
+                   *flags]
+        workers = _start_workers(command, workdir)
+        losses = os.path.join(workdir, "losses.csv")
+        began = time.time()
+        while not (os.path.exists(losses) and len(_logged_steps(losses)) >= 5):
+            if time.time() - began > 300 or any(w.poll() is not None for w in workers):
+                break
+            time.sleep(0.2)
+        workers[victim].send_signal(number)
+        signalled = time.time()
+        statuses, logs = _wait_workers(workers, workdir, timeout=120)
+        seconds = time.time() - signalled
+        survivor = 1 - victim
+        steps = _logged_steps(losses)
+        if number == signal.SIGKILL:
+            expected = "the other exits 5 in < 120 s, resumes"
+            stopped = statuses[survivor] == 5 and "another worker" in logs[survivor]
+        else:
+            expected = "both stop at one step, saved, resume"
+            stopped = (statuses == [128 + number] * 2 and len(steps) and os.path.exists(
+                os.path.join(workdir, "checkpoints", f"ckpt-{steps[-1]}.index")))
+        tracebacks = sum("Traceback" in log for log in logs)
+        target = (steps[-1] if steps else 0) + 2
+        resume = command + [f"--max_steps={target}"]
+        resumed, _ = _wait_workers(_start_workers(resume, workdir), workdir, timeout=300)
+        problems = check_artifacts(workdir)
+        ok = (stopped and not tracebacks and resumed == [0, 0] and not problems
+              and _logged_steps(losses)[-1] == target)
+        outcome = (f"exit {statuses[victim]} and {statuses[survivor]} in {seconds:.0f} s, "
+                   f"{tracebacks} tracebacks; resumed: exit {resumed}, {len(problems)} problems")
+        rows.append((name, expected, outcome, ok))
+        print(f"{name}: {outcome}", flush=True)
+    return rows
+
+
+def _start_workers(command, log_prefix):
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    return [subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                             stderr=open(f"{log_prefix}.{index}.log", "w"),
+                             env={**os.environ, "TF_CONFIG": json.dumps(
+                                 {"cluster": cluster, "task": {"type": "worker",
+                                                               "index": index}})})
+            for index in range(2)]
+
+
+def _wait_workers(workers, log_prefix, timeout):
+    """Exit statuses (None: still running after `timeout` s, then killed) and logs."""
+    deadline = time.time() + timeout
+    statuses = []
+    for worker in workers:
+        try:
+            statuses.append(worker.wait(timeout=max(0.1, deadline - time.time())))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+            statuses.append(None)
+    return statuses, [open(f"{log_prefix}.{index}.log").read() for index in range(2)]
 
 
 def _corrupt_folder(folder, images, rng):

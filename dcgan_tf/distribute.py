@@ -17,6 +17,7 @@ are per replica unless --sync_batchnorm).
 
 import json
 import os
+import signal
 
 import tensorflow as tf
 
@@ -99,6 +100,57 @@ def wait_for_workers(strategy):
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         one = tf.function(lambda: tf.constant(1.0))
         strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(one), axis=None)
+
+
+class WorkerLost(Exception):
+    """Another worker of a multi-worker run stopped answering (killed, crashed or
+    cut off); this worker stopped too. Checkpoints already written are intact."""
+
+
+# TensorFlow's error when a collective's peer is gone: its coordination service
+# reports the task unhealthy (no heartbeats), or its address refuses connections.
+PEER_ERRORS = (tf.errors.UnavailableError,)
+
+
+class AgreedStop:
+    """Ctrl-C or SIGTERM on any worker stops every worker at the same step.
+
+    Called after each call of the compiled loop (`loop.run`'s `should_stop`):
+    each worker adds whether it received a signal, and all of them see the sum,
+    so they stop, save and raise at one step. One process (no strategy, or
+    MirroredStrategy) just reads its own StopRequest.
+
+    Attributes:
+        signal_number: the signal that stopped the run, on every worker (the
+            one that received it, then SIGINT before SIGTERM); None if none did.
+    """
+
+    def __init__(self, strategy, stop_request):
+        self._stop_request = stop_request
+        self._agreed = None
+        self._reduce = None
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            identity = tf.function(tf.identity)
+            self._reduce = lambda received: strategy.reduce(
+                tf.distribute.ReduceOp.SUM, strategy.run(identity, args=(received,)), axis=None)
+
+    def __call__(self):
+        if self._reduce is None:
+            return self._stop_request.requested
+        if self._agreed is None:
+            local = self._stop_request.signal_number
+            received = tf.constant([float(local == number) for number in _SIGNALS])
+            totals = self._reduce(received).numpy()
+            if totals.any():
+                self._agreed = _SIGNALS[int(totals.nonzero()[0][0])]
+        return self._agreed is not None
+
+    @property
+    def signal_number(self):
+        return self._stop_request.signal_number or self._agreed
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def distribute(strategy, dataset):

@@ -25,8 +25,11 @@ class TrainingInterrupted(Exception):
         step: the step the saved checkpoint holds.
     """
 
-    def __init__(self, signal_number, step):
-        super().__init__(f"stopped by {signal.Signals(signal_number).name} at step {step}")
+    def __init__(self, signal_number, step, elsewhere=False):
+        """`elsewhere`: the signal went to another worker of a multi-worker run."""
+        name = signal.Signals(signal_number).name
+        super().__init__(f"stopped by {name}{' sent to another worker' if elsewhere else ''} "
+                         f"at step {step}")
         self.signal_number = signal_number
         self.step = step
 

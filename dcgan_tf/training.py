@@ -9,6 +9,7 @@ same command again continues at the stored step. The loop itself is
 import dataclasses
 import logging
 import os
+import re
 import time
 
 import keras
@@ -57,10 +58,23 @@ def train(config, overwrite=False):
     Raises:
         InputError: bad data, or a workdir made by another configuration. Both
             are checked before anything in the workdir is written.
-        TrainingInterrupted: SIGINT or SIGTERM arrived; everything was saved.
+        TrainingInterrupted: SIGINT or SIGTERM arrived (on any worker of a
+            multi-worker run: every worker stops at the same step); everything
+            was saved.
         TrainingDiverged: see nan_policy.
+        distribute.WorkerLost: another worker of a multi-worker run stopped
+            answering; the checkpoints written before are intact.
     """
     strategy, config, changes = _check(config, overwrite)
+    try:
+        return _train(config, overwrite, strategy, changes)
+    except distribute.PEER_ERRORS as error:
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            raise
+        raise distribute.WorkerLost(_worker_lost_message(config, error)) from None
+
+
+def _train(config, overwrite, strategy, changes):
     keras.utils.set_random_seed(config.seed)
     image_data, reference = _read_inputs(config, overwrite)
     # Again: a folder's feature network (--eval_every) may have been trained just now,
@@ -91,7 +105,8 @@ def train(config, overwrite=False):
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
     began = time.monotonic()
-    with StopRequest() as stop:
+    with StopRequest() as stop_request:
+        stop = distribute.AgreedStop(strategy, stop_request)
         try:
             _run(state, config, image_data.images, target_step, recorder, stop, strategy)
             recorder.save(state, with_frame=True)
@@ -99,8 +114,9 @@ def train(config, overwrite=False):
             recorder.close()
         # Inside the deferred-signal block: a Ctrl-C during the export lets it finish.
         _export(config, state, is_chief)
-    if stop.requested:
-        raise TrainingInterrupted(stop.signal_number, int(state.step))
+    if stop.signal_number:
+        raise TrainingInterrupted(stop.signal_number, int(state.step),
+                                  elsewhere=not stop_request.requested)
     if is_chief:
         _summarize(config, start_step, int(state.step), time.monotonic() - began, recorder)
     return TrainResult(config=config, start_step=start_step, step=int(state.step),
@@ -232,13 +248,35 @@ def _checkpoint_number(checkpoint):
 
 def _run(state, config, images, target_step, recorder, stop, strategy):
     try:
-        loop.run(state, config, images, target_step, callback=recorder,
-                 should_stop=lambda: stop.requested, strategy=strategy)
+        loop.run(state, config, images, target_step, callback=recorder, should_stop=stop,
+                 strategy=strategy)
     except TrainingDiverged as e:
         raise TrainingDiverged(
             f"{e} The last checkpoint ({recorder.latest_checkpoint or 'none yet'}) and the "
             "other artifacts are from the last good save. Try a lower --learning_rate, "
             "check the data, or pass --nan_policy=skip to skip such batches.") from None
+
+
+def _worker_lost_message(config, error):
+    newest = run_dir.checkpoints_newest_first(config)
+    return (f"another worker of this multi-worker run {_peer_problem(str(error))}, so this "
+            "worker stopped too. "
+            + (f"The newest checkpoint, {newest[0]}, is intact: " if newest else
+               "No checkpoint was written yet: ")
+            + "start every worker again with the same command to "
+            + ("resume from it." if newest else "start the run."))
+
+
+def _peer_problem(message):
+    """What TensorFlow's error says happened to the other worker, in a few words."""
+    if "unhealthy" in message:
+        tasks = sorted(set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message)))
+        named = ", ".join(f"{kind} {index}" for kind, index in tasks) or "a worker"
+        return f"stopped sending heartbeats ({named})"
+    refused = re.search(r"ipv[46]:(\S+?): Failed to connect", message)
+    if refused:
+        return f"refuses connections at {refused.group(1)}"
+    return "stopped answering"
 
 
 def _summarize(config, start_step, step, seconds, recorder):

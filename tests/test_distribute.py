@@ -3,9 +3,11 @@ processes on 127.0.0.1, each trained, checkpointed and resumed."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -87,23 +89,39 @@ def _free_ports(count):
     return ports
 
 
-def _run_workers(workdir, data, max_steps, program=("train.py",)):
+def _start_workers(workdir, data, flags, program=("train.py",)):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
-    workers = [subprocess.Popen(
+    return [subprocess.Popen(
         [sys.executable, *program, f"--workdir={workdir}", data, "--strategy=multi_worker",
-         f"--max_steps={max_steps}", *FLAGS], cwd=REPO, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+         *flags], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=_environment(TF_CONFIG=json.dumps({"cluster": cluster,
                                                "task": {"type": "worker", "index": index}})))
         for index in range(2)]
+
+
+def _finish(workers, timeout=300):
+    """Each worker's (exit status, stderr); a worker still running after `timeout`
+    seconds is killed and reported as None."""
+    results = []
     try:
-        outputs = [worker.communicate(timeout=300) for worker in workers]
+        for worker in workers:
+            try:
+                results.append((worker.wait(timeout=timeout), worker.communicate()[1]))
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                results.append((None, worker.communicate()[1]))
     finally:
         for worker in workers:
             worker.kill()
-    assert [worker.returncode for worker in workers] == [0, 0], "\n".join(
-        f"worker {index}:\n{stderr[-2000:]}" for index, (_, stderr) in enumerate(outputs))
-    return [stderr for _, stderr in outputs]
+    return results
+
+
+def _run_workers(workdir, data, max_steps, program=("train.py",)):
+    results = _finish(_start_workers(workdir, data, (f"--max_steps={max_steps}", *FLAGS),
+                                     program))
+    assert [status for status, _ in results] == [0, 0], "\n".join(
+        f"worker {index}:\n{stderr[-2000:]}" for index, (_, stderr) in enumerate(results))
+    return [stderr for _, stderr in results]
 
 
 def test_multi_worker_two_processes_train_checkpoint_and_resume(mnist_npz, tmp_path):
@@ -120,6 +138,47 @@ def test_multi_worker_two_processes_train_checkpoint_and_resume(mnist_npz, tmp_p
     chief, worker = _run_workers(workdir, data, max_steps=3)
     assert all("Resumed from" in log and "at step 2" in log for log in (chief, worker))
     assert _steps(workdir) == [1, 2, 3]
+
+
+def _wait_for_step(workdir, step, workers, timeout=300):
+    began = time.monotonic()
+    while not (os.path.exists(os.path.join(workdir, "losses.csv")) and _steps(workdir)
+               and _steps(workdir)[-1] >= step):
+        assert all(worker.poll() is None for worker in workers), _finish(workers)
+        assert time.monotonic() - began < timeout, f"no step {step} in {timeout} s"
+        time.sleep(0.2)
+
+
+def test_multi_worker_signal_stops_every_worker_and_a_killed_worker_stops_the_other(mnist_npz,
+                                                                                    tmp_path):
+    data = f"--data_dir={mnist_npz(160)}"  # 10 steps an epoch at batch 16.
+    workdir = str(tmp_path / "run")
+    flags = ("--epochs=100", *FLAGS[:-1])
+    workers = _start_workers(workdir, data, flags)
+    _wait_for_step(workdir, 3, workers)
+    workers[1].send_signal(signal.SIGTERM)  # Not the chief, which writes the run.
+    (chief_status, chief), (status, worker) = _finish(workers)
+    assert (chief_status, status) == (143, 143), chief[-2000:] + worker[-2000:]
+    assert "stopped by SIGTERM sent to another worker at step" in chief
+    assert "stopped by SIGTERM at step" in worker
+    assert "Traceback" not in chief + worker
+    stopped = _steps(workdir)[-1]
+    assert f"at step {stopped};" in chief and f"at step {stopped};" in worker
+    assert os.path.isfile(os.path.join(workdir, "checkpoints", f"ckpt-{stopped}.index"))
+
+    # Resumed, then one worker is killed: the other stops within a bounded time,
+    # with one message and no traceback, and leaves the checkpoints as they were.
+    workers = _start_workers(workdir, data, flags)
+    _wait_for_step(workdir, stopped + 3, workers)
+    workers[1].kill()
+    began = time.monotonic()
+    (chief_status, chief), _ = _finish(workers, timeout=120)
+    assert chief_status == 5, chief[-3000:]
+    assert time.monotonic() - began < 120
+    assert "another worker of this multi-worker run" in chief
+    assert f"ckpt-{stopped}, is intact" in chief or "checkpoints/ckpt-" in chief
+    assert "Traceback" not in chief
+    assert os.path.isfile(os.path.join(workdir, "checkpoints", f"ckpt-{stopped}.index"))
 
 
 @pytest.mark.parametrize("value, named", [
