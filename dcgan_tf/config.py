@@ -9,6 +9,7 @@ import dataclasses
 import json
 
 from dcgan_tf.errors import InputError
+from dcgan_tf.settings import check, setting
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder")
 ARCHITECTURES = ("tutorial", "dcgan_paper")  # See dcgan_tf.models.
@@ -18,104 +19,124 @@ LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
 EVAL_DATASETS = ("mnist", "fashion_mnist")  # Those with a shipped feature network.
+FEATURE_KINDS = ("classifier", "random")  # Of a folder's feature network; folder_measure.py.
 AUGMENTATIONS = ("color", "translation", "cutout")  # See dcgan_tf.augment.
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
-MAX_SEED = 2**32 - 1
-# Upper bounds far above any sensible value, below where TensorFlow or memory fails
-# with a crash instead of a message (a 2**63 - 1 shuffle buffer segfaults tf.data).
-UPPER_BOUNDS = {"buffer_size": 2**31 - 1, "batch_size": 2**16, "noise_dim": 2**14,
-                "num_examples_to_generate": 1024, "generator_filters": 2**12,
-                "discriminator_filters": 2**12, "kernel_size": 64}
-
-def setting(default, help):
-    """A Config field and its one description: train.py's flag, its --help text and
-    the row of docs/flags.md are all made from it."""
-    return dataclasses.field(default=default, metadata={"help": help})
+MAX_SEED = 2**32 - 1  # NumPy's global seed, which keras.utils.set_random_seed sets.
+# The upper bounds below (maximum=) are far above any sensible value and below where
+# TensorFlow or memory fails with a crash instead of a message (a 2**63 - 1 shuffle
+# buffer segfaults tf.data).
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Everything a training run needs. Defaults are the `dcgan` preset.
 
-    Each field is one train.py flag of the same name, described by its help text
-    (`dataclasses.fields(Config)[i].metadata["help"]`, see `setting`).
+    Each field is one train.py flag of the same name, declared once with
+    `settings.setting`: its help text, choices, bounds, and whether a run
+    directory made with another value can be resumed (resume=True: it cannot).
     """
 
     dataset: str = setting("mnist", "Training images: mnist, fashion_mnist, cifar10, or "
                            "'folder' (every png/jpg/bmp/gif under --data_dir, recursively: "
-                           "CelebA or any photo set).")
+                           "CelebA or any photo set).",
+                           choices=DATASETS, resume=True)
     data_dir: str = setting("", "A local copy of the data: IDX files (train-images-idx3-"
                             "ubyte[.gz]), a Keras .npz with x_train, CIFAR-10 python batches, "
                             "or the image folder of --dataset=folder.")
     workdir: str = setting("", "The run directory, for every artifact; '' = runs/<dataset>.")
     download: bool = setting(True, "Let keras.datasets download the data when no local copy "
                              "is found.")
-    epochs: int = setting(50, "Total epochs; a resumed run trains up to this many.")
+    epochs: int = setting(50, "Total epochs; a resumed run trains up to this many.",
+                          minimum=1)
     batch_size: int = setting(32, "Images per step (BATCH_SIZE; the tutorial's is 256); the "
                               "last partial batch of an epoch is dropped. 32 gave the best "
-                              "samples per minute of training (docs/results.md).")
+                              "samples per minute of training (docs/results.md).",
+                              minimum=1, maximum=2**16, resume=True)
     buffer_size: int = setting(0, "Shuffle buffer in images (BUFFER_SIZE); 0 = the dataset "
-                               "size, a full shuffle.")
-    noise_dim: int = setting(100, "Length of the generator's input noise vector.")
+                               "size, a full shuffle.",
+                               minimum=0, maximum=2**31 - 1, resume=True)
+    noise_dim: int = setting(100, "Length of the generator's input noise vector.",
+                             minimum=1, maximum=2**14, resume=True)
     image_size: int = setting(0, "Side of the square images: 28, 32, 64 or 128; 0 = the "
-                              "dataset's own (28 MNIST family, 32 CIFAR-10, 64 folder).")
+                              "dataset's own (28 MNIST family, 32 CIFAR-10, 64 folder).",
+                              choices=IMAGE_SIZES, resume=True)
     channels: int = setting(0, "1 (grayscale) or 3 (RGB); 0 = the dataset's own. Other "
-                            "counts are converted (gray to RGB, RGB to luma).")
+                            "counts are converted (gray to RGB, RGB to luma).",
+                            choices=CHANNELS, resume=True)
     architecture: str = setting("tutorial", "'tutorial': TensorFlow's DCGAN tutorial networks "
                                 "(Dense to 7x7x256 or 4x4, LeakyReLU in G, Dropout and no "
                                 "BatchNorm in D). 'dcgan_paper': the DCGAN paper's, as in "
                                 "PyTorch's DCGAN example (ReLU in G; BatchNorm and LeakyReLU "
                                 "in D, ending in a 4x4 valid convolution to the logit); "
                                 "--preset=pytorch adds the rest of that recipe (4x4 kernels, "
-                                "no Dropout, batch 64).")
+                                "no Dropout, batch 64).",
+                                choices=ARCHITECTURES, resume=True)
     generator_filters: int = setting(64, "With --architecture=dcgan_paper: filters of G's "
                                      "last hidden block (PyTorch's ngf); each block before "
-                                     "it doubles them.")
+                                     "it doubles them.",
+                                     minimum=1, maximum=2**12, resume=True)
     discriminator_filters: int = setting(64, "With --architecture=dcgan_paper: filters of "
                                          "D's first block (PyTorch's ndf); each block after "
-                                         "it doubles them.")
+                                         "it doubles them.",
+                                         minimum=1, maximum=2**12, resume=True)
     upsample: str = setting("resize", "Generator upsampling: 'resize' (nearest-neighbour "
                             "upsample, then Conv2D: no checkerboard artifacts, and the best "
                             "samples per minute of training in docs/results.md) or "
-                            "'transpose' (the tutorial's Conv2DTranspose, faster per step).")
+                            "'transpose' (the tutorial's Conv2DTranspose, faster per step).",
+                            choices=UPSAMPLE_MODES, resume=True)
     kernel_size: int = setting(5, "Convolution kernel side in both networks (PyTorch's "
-                               "DCGAN: 4, which the stride 2 divides).")
+                               "DCGAN: 4, which the stride 2 divides).",
+                               minimum=1, maximum=64, resume=True)
     init_stddev: float | None = setting(0.02, "Std of the N(0, s) weight init (BatchNorm "
-                                        "gamma from N(1, s)); 0 = Keras' Glorot uniform.")
-    leaky_relu_slope: float = setting(0.2, "Negative slope of every LeakyReLU.")
+                                        "gamma from N(1, s)); 0 = Keras' Glorot uniform.",
+                                        above=0, none_flag=0, resume=True)
+    leaky_relu_slope: float = setting(0.2, "Negative slope of every LeakyReLU.",
+                                      minimum=0, resume=True)
     dropout_rate: float = setting(0.1, "Dropout after each discriminator block (the "
-                                  "tutorial's: 0.3); 0 = none (the DCGAN paper has none).")
+                                  "tutorial's: 0.3); 0 = none (the DCGAN paper has none).",
+                                  minimum=0, below=1, resume=True)
     learning_rate: float = setting(2e-4, "Adam learning rate of the generator, and of the "
                                    "discriminator unless --discriminator_learning_rate is "
-                                   "set.")
+                                   "set.",
+                                   above=0, below=1)
     discriminator_learning_rate: float | None = setting(
         None, "Adam learning rate of the discriminator alone (two time-scales, e.g. D faster "
-        "than G); unset = --learning_rate.")
-    beta_1: float = setting(0.5, "Adam beta_1 of both networks.")
+        "than G); unset = --learning_rate.", above=0, below=1)
+    beta_1: float = setting(0.5, "Adam beta_1 of both networks.",
+                            minimum=0, below=1)
     seed: int = setting(0, "Seeds Python, NumPy and TensorFlow once; on CPU the same seed and "
-                        "flags give the same losses.")
+                        "flags give the same losses.",
+                        minimum=0, maximum=MAX_SEED, resume=True)
     max_steps: int = setting(0, "Stop after this many total steps (0 = no limit), still "
-                             "writing every artifact; for smoke runs.")
+                             "writing every artifact; for smoke runs.",
+                             minimum=0)
     checkpoint_every: int = setting(0, "Also checkpoint every N steps (0 = at epoch ends "
-                                    "only, where checkpoints are always written).")
+                                    "only, where checkpoints are always written).",
+                                    minimum=0)
     num_examples_to_generate: int = setting(16, "Images in each progress frame (a square "
-                                            "grid).")
+                                            "grid).",
+                                            minimum=1, maximum=1024, resume=True)
     nan_policy: str = setting("stop", "A step with a non-finite loss or gradient is never "
                               "applied; then 'stop' (exit status 3, the last good checkpoint "
-                              "kept) or 'skip' the batch (20 in a row still stop).")
+                              "kept) or 'skip' the batch (20 in a row still stop).",
+                              choices=NAN_POLICIES)
     loss: str = setting("non_saturating", "GAN loss: the tutorial's 'non_saturating' "
                         "cross-entropy, 'hinge', or 'least_squares' (LSGAN, targets 1/0 on "
-                        "D's raw output); see dcgan_tf/losses.py.")
+                        "D's raw output); see dcgan_tf/losses.py.",
+                        choices=LOSSES)
     label_smoothing: float = setting(0.0, "One-sided label smoothing: D's real targets "
                                      "become 1 - s, fakes stay 0; in [0, 0.5), "
-                                     "non_saturating loss only.")
+                                     "non_saturating loss only.",
+                                     minimum=0, below=0.5)
     ema_decay: float = setting(0.999, "0 = off; else keep an exponential moving average of the "
                                "generator (weights and BatchNorm statistics, decay warmed up "
                                "as min(d, (1+n)/(10+n))), checkpointed, and use it for the "
                                "progress frames, --eval_every and the export. Training itself "
                                "is unchanged; the average gave clearly better samples "
-                               "(docs/results.md).")
+                               "(docs/results.md).",
+                               minimum=0, below=1)
     augment: str = setting("", "DiffAugment (Zhao et al. 2020) for small data sets: "
                            "comma-separated transforms applied to every image the "
                            "discriminator sees, real and generated, inside the step: "
@@ -126,13 +147,16 @@ class Config:
                               "into metrics.csv and TensorBoard; 0 = off. MNIST and "
                               "Fashion-MNIST at 28x28, and image folders at any size "
                               "(a feature network trained on the folder, "
-                              "dcgan_tf/folder_measure.py).")
+                              "dcgan_tf/folder_measure.py).",
+                              minimum=0)
     eval_samples: int = setting(2000, "Generated images per --eval_every measurement (at "
-                                "least 10).")
+                                "least 10).",
+                                minimum=10)
     steps_per_call: int = setting(1, "Training steps per call of the compiled loop: Python and "
                                   "launch overhead is paid once per call (for small models on "
                                   "fast GPUs); progress, signals and --checkpoint_every are "
-                                  "handled between calls.")
+                                  "handled between calls.",
+                                  minimum=1)
     jit_compile: bool | None = setting(None, "Compile the train step with XLA (see "
                                        "docs/performance.md). Unset = on when a GPU is "
                                        "visible and --strategy=default; off on CPUs (it ran "
@@ -143,62 +167,22 @@ class Config:
                              "or 'mixed_bfloat16': 16-bit compute, float32 weights, BatchNorm "
                              "statistics, logits and losses; for GPUs with tensor cores "
                              "(slower on CPUs). A run keeps its precision; the export is "
-                             "float32.")
+                             "float32.",
+                             choices=PRECISIONS, resume=True)
     strategy: str = setting("default", "tf.distribute: 'mirrored' = every GPU of this machine, "
                             "'multi_worker' = the machines in TF_CONFIG (the same command on "
-                            "each); --batch_size is the global batch.")
+                            "each); --batch_size is the global batch.",
+                            choices=STRATEGIES)
     sync_batchnorm: bool = setting(False, "BatchNorm statistics over the global batch rather "
                                    "than each replica's share (with several replicas).")
 
     def __post_init__(self):
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("architecture", self.architecture, ARCHITECTURES)
-        _check_choice("upsample", self.upsample, UPSAMPLE_MODES)
-        _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
-        _check_choice("precision", self.precision, PRECISIONS)
-        _check_choice("strategy", self.strategy, STRATEGIES)
+        check(self)  # Each field's declared choices and bounds.
         if self.jit_compile is True and self.strategy != "default":
             raise InputError(f"--jit_compile works with --strategy=default only, not "
                              f"--strategy={self.strategy}.")
-        if self.image_size:
-            _check_choice("image_size", self.image_size, IMAGE_SIZES)
-        if self.channels:
-            _check_choice("channels", self.channels, CHANNELS)
-        for name in ("epochs", "batch_size", "noise_dim", "kernel_size",
-                     "num_examples_to_generate", "steps_per_call", "generator_filters",
-                     "discriminator_filters"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}.")
-        for name in ("buffer_size", "max_steps", "checkpoint_every", "seed", "eval_every"):
-            if getattr(self, name) < 0:
-                raise InputError(f"--{name} must be 0 or more, got {getattr(self, name)}.")
-        for name, bound in UPPER_BOUNDS.items():
-            if getattr(self, name) > bound:
-                raise InputError(f"--{name} must be at most {bound}, got {getattr(self, name)}.")
-        if self.seed > MAX_SEED:
-            # NumPy's global seed, which keras.utils.set_random_seed sets, is 32-bit.
-            raise InputError(f"--seed must be at most {MAX_SEED}, got {self.seed}.")
-        if not 0 < self.learning_rate < 1:
-            raise InputError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
-        if (self.discriminator_learning_rate is not None
-                and not 0 < self.discriminator_learning_rate < 1):
-            raise InputError("--discriminator_learning_rate must be in (0, 1), got "
-                             f"{self.discriminator_learning_rate}.")
-        if not 0 <= self.beta_1 < 1:
-            raise InputError(f"--beta_1 must be in [0, 1), got {self.beta_1}.")
-        if not 0 <= self.dropout_rate < 1:
-            raise InputError(f"--dropout_rate must be in [0, 1), got {self.dropout_rate}.")
-        if self.init_stddev is not None and not self.init_stddev > 0:
-            raise InputError(f"--init_stddev must be positive, got {self.init_stddev}.")
-        if not self.leaky_relu_slope >= 0:  # Keras' LeakyReLU refuses a negative slope.
-            raise InputError(
-                f"--leaky_relu_slope must be 0 or more, got {self.leaky_relu_slope}.")
         check_loss(self.loss, self.label_smoothing)
         augment_names(self.augment)
-        if not 0 <= self.ema_decay < 1:
-            raise InputError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}.")
-        if self.eval_samples < 10:  # evaluation.MIN_SAMPLES: k-NN and KID need a few.
-            raise InputError(f"--eval_samples must be at least 10, got {self.eval_samples}.")
         if self.dataset == "folder" and not self.data_dir:
             raise InputError("--dataset=folder needs --data_dir, the folder of images.")
 

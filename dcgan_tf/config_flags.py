@@ -1,16 +1,15 @@
 """train.py's flags, made from the Config fields: one declaration per setting.
 
-Each field of `config.Config` is declared with `config.setting(default, help)`;
-`flag_specs` turns the fields into what train.py defines with absl, and
+Each field of `config.Config` is declared with `settings.setting(default, help,
+...)`; `flag_specs` turns the fields into what train.py defines with absl, and
 `flags_markdown` into the table of docs/flags.md, so --help, the docs and the
 library cannot drift apart. (No absl here: train.py defines the flags.)
 """
 
 import dataclasses
-import typing
 
-from dcgan_tf.config import (ARCHITECTURES, DATASETS, LOSSES, NAN_POLICIES, PRECISIONS,
-                             PRESETS, STRATEGIES, UPSAMPLE_MODES, Config, preset)
+from dcgan_tf import settings
+from dcgan_tf.config import PRESETS, Config, preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,24 +38,16 @@ class FlagSpec:
         return shown["dcgan"] + (f" ({', '.join(others)})" if others else "")
 
 
-CHOICES = {"dataset": DATASETS, "architecture": ARCHITECTURES, "upsample": UPSAMPLE_MODES,
-           "nan_policy": NAN_POLICIES, "loss": LOSSES, "precision": PRECISIONS,
-           "strategy": STRATEGIES}
-_KINDS = {str: "string", bool: "bool", int: "integer", float: "float"}
-
-
 def flag_specs():
     """One FlagSpec per Config field, in declaration order."""
     presets = {name: make() for name, make in PRESETS.items()}
-    specs = []
-    for field in dataclasses.fields(Config):
-        base = next(t for t in typing.get_args(field.type) or (field.type,) if t is not type(None))
-        specs.append(FlagSpec(
-            name=field.name, kind="enum" if field.name in CHOICES else _KINDS[base],
-            choices=CHOICES.get(field.name, ()), help=field.metadata["help"],
-            defaults={name: _flag_value(field.name, getattr(config, field.name))
-                      for name, config in presets.items()}))
-    return specs
+    return [FlagSpec(name=field.name,
+                     kind="enum" if declared.choices and settings.kind(field) == "string"
+                     else settings.kind(field),
+                     choices=declared.choices, help=declared.help,
+                     defaults={name: settings.flag_value(field, getattr(config, field.name))
+                               for name, config in presets.items()})
+            for field, declared in settings.declared(Config)]
 
 
 def from_flag_values(preset_name, values):
@@ -66,10 +57,9 @@ def from_flag_values(preset_name, values):
         preset_name: one of PRESETS.
         values: flag name -> value, None for a flag left unset.
     """
-    overrides = {name: value for name, value in values.items() if value is not None}
-    if overrides.get("init_stddev") == 0:
-        overrides["init_stddev"] = None  # 0 on the command line: Glorot uniform.
-    return preset(preset_name, **overrides)
+    fields = {field.name: field for field in dataclasses.fields(Config)}
+    return preset(preset_name, **{name: settings.field_value(fields[name], value)
+                                  for name, value in values.items() if value is not None})
 
 
 def flags_markdown():
@@ -77,13 +67,9 @@ def flags_markdown():
     lines = ["| flag | default | meaning |", "| --- | --- | --- |"]
     for spec in flag_specs():
         meaning = spec.help + (f" One of: {', '.join(map(str, spec.choices))}."
-                               if spec.choices else "")
+                               if spec.kind == "enum" else "")
         lines.append(f"| `--{spec.name}` | {spec.default_text} | {meaning} |")
     return "\n".join(lines) + "\n"
-
-
-def _flag_value(name, value):
-    return 0 if name == "init_stddev" and value is None else value
 
 
 def _shown(value):

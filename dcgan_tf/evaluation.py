@@ -22,60 +22,10 @@ import numpy as np
 
 from dcgan_tf import classifiers, export, files, folder_measure, metrics, sampling
 from dcgan_tf.errors import InputError
+from dcgan_tf.tool_settings import MIN_SAMPLES
 
 logger = logging.getLogger(__name__)
 
-MIN_SAMPLES = 10  # Below this, precision/recall (k = 3) and KID are meaningless.
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-    """One call of evaluate.py. Checked on construction, before any model loads.
-
-    Attributes:
-        model: folder of the exported generator SavedModel.
-        dataset: 'mnist', 'fashion_mnist' or 'folder'; '' reads it from the run's
-            config.json next to the model.
-        num: images to generate and measure.
-        seed: seeds the noise, the floor's real subset and KID's subsets.
-        batch_size: noise vectors per generator call.
-        out: the JSON to write; '' = metrics.json next to the model folder.
-        data_dir: Fashion-MNIST's IDX files, if not in the usual places; for
-            'folder', the image folder ('' = the run's --data_dir).
-        features: for 'folder': 'classifier', 'random' or '' (classifier when the
-            folder has class subfolders); see dcgan_tf.folder_measure.
-        images: a folder of real images to measure instead of a generator's samples
-            (how far another image set is from the data); then --model is not used.
-        image_size: with `images` and no model, the side to read them at.
-    """
-    model: str = ""
-    dataset: str = ""
-    num: int = 10000
-    seed: int = 0
-    batch_size: int = 256
-    out: str = ""
-    data_dir: str = ""
-    features: str = ""
-    images: str = ""
-    image_size: int = 64
-
-    def __post_init__(self):
-        if self.dataset and self.dataset != "folder":
-            classifiers.check_dataset(self.dataset)
-        if bool(self.model) == bool(self.images):
-            raise InputError("Pass --model=<generator SavedModel> or --images=<folder of "
-                             "images>, one of the two.")
-        if self.images and not self.out:
-            raise InputError("--images: pass --out=<file.json> for the results.")
-        if self.features and self.features not in folder_measure.KINDS:
-            raise InputError(f"--features={self.features!r}: choose one of "
-                             f"{', '.join(folder_measure.KINDS)}.")
-        if self.num < MIN_SAMPLES:
-            raise InputError(f"--num must be at least {MIN_SAMPLES}, got {self.num}.")
-        if self.batch_size < 1:
-            raise InputError(f"--batch_size must be at least 1, got {self.batch_size}.")
-        if self.seed < 0:
-            raise InputError(f"--seed must be 0 or more, got {self.seed}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,7 +191,7 @@ def run(config):
     images of `config.images`) against the real reference; writes JSON.
 
     Args:
-        config: EvalConfig.
+        config: a tool_settings.EvalConfig.
 
     Returns:
         (report, reference, out): Report of the samples, the Reference with its

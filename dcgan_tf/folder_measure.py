@@ -36,11 +36,12 @@ from keras import layers
 from tqdm import tqdm
 
 from dcgan_tf import classifiers, data, readers
+from dcgan_tf.config import FEATURE_KINDS
 from dcgan_tf.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("classifier", "random")
+KINDS = FEATURE_KINDS
 FEATURE_DIM = 128
 FORMAT_VERSION = 1  # Part of the cache key: bump when the network or its training changes.
 

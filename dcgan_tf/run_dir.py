@@ -19,7 +19,7 @@ import logging
 import os
 import re
 
-from dcgan_tf import files
+from dcgan_tf import files, settings
 from dcgan_tf.config import Config
 from dcgan_tf.errors import InputError
 
@@ -41,11 +41,9 @@ logger = logging.getLogger(__name__)
 #   the stored average at its next save;
 # - the speed settings, except precision (float16 adds loss scales to the
 #   checkpoint). A run saved under one tf.distribute strategy resumes under another.
-RESUME_FIELDS = ("dataset", "image_size", "channels", "batch_size", "noise_dim",
-                 "num_examples_to_generate", "seed", "buffer_size",
-                 "architecture", "generator_filters", "discriminator_filters", "upsample",
-                 "kernel_size", "init_stddev", "leaky_relu_slope", "dropout_rate",
-                 "precision")
+# Settings a run directory must keep (declared with resume=True in config.Config):
+# they shape the networks, the data or the random streams.
+RESUME_FIELDS = settings.resume_fields(Config)
 # Settings that may differ between two runs of one workdir without being worth
 # a log line: where the run is, and how long it goes on.
 UNLOGGED_CHANGES = ("workdir", "epochs", "max_steps")
@@ -60,8 +58,9 @@ def resume_differences(old, new):
 def resume_flags(old, new):
     """The flags that make `new` resume a run made with `old`: '--name=value' for
     every RESUME_FIELDS entry that differs, with old's value (as train.py takes it)."""
-    return [f"--{name}={0 if getattr(old, name) is None else getattr(old, name)}"
-            for name in RESUME_FIELDS if getattr(old, name) != getattr(new, name)]
+    return [f"--{field.name}={settings.flag_value(field, getattr(old, field.name))}"
+            for field in dataclasses.fields(Config)
+            if field.name in RESUME_FIELDS and getattr(old, field.name) != getattr(new, field.name)]
 
 
 def resume_changes(old, new):

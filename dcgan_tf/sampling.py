@@ -13,7 +13,6 @@ k of `num` samples do not depend on `num` or (up to float rounding) on
 `sample` with the same seed and num.
 """
 
-import dataclasses
 import logging
 import os
 
@@ -21,76 +20,15 @@ import numpy as np
 
 from dcgan_tf import chunks, export, files, visualize
 from dcgan_tf.errors import InputError
+from dcgan_tf.tool_settings import SAMPLE_FORMATS, WALK_FORMATS
 
 logger = logging.getLogger(__name__)
-
-SAMPLE_FORMATS = (".png", ".npy")  # What write_samples writes.
-WALK_FORMATS = (".gif",)  # What write_walk writes.
-
-
-MAX_IMAGES = 200_000  # Per generate.py call; all of them are held in memory.
-
-
-@dataclasses.dataclass(frozen=True)
-class SamplingConfig:
-    """One call of generate.py. Checked on construction, before any model loads.
-
-    Attributes:
-        model: folder of the exported generator SavedModel.
-        out: file to write: .png (a grid) or .npy (uint8 [num, H, W, C]);
-            .gif when `interpolate` is set.
-        num: images to generate; with `interpolate`, images in each frame.
-        seed: seeds the noise; the same seed gives the same images.
-        batch_size: noise vectors per call of the generator.
-        interpolate: write a latent-space walk (a GIF) instead of samples.
-        points: random noise vectors each image's closed walk passes through.
-        steps: frames from one of those points to the next.
-        fps: frames per second of the GIF.
-    """
-
-    model: str
-    out: str
-    num: int = 64
-    seed: int = 0
-    batch_size: int = 256
-    interpolate: bool = False
-    points: int = 4
-    steps: int = 16
-    fps: float = 10.0
-
-    def __post_init__(self):
-        if not self.model:
-            raise InputError("--model is required: the exported generator folder, "
-                             "e.g. runs/mnist/generator.")
-        for name in ("num", "batch_size", "steps"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}.")
-        if self.points < 2:
-            raise InputError(f"--points must be at least 2, got {self.points}.")
-        # The images are held in memory (float32): 10**6 64x64 RGB images are 49 GB.
-        if self.num * (self.points * self.steps if self.interpolate else 1) > MAX_IMAGES:
-            raise InputError(f"--num={self.num}"
-                             + (" x --points x --steps" if self.interpolate else "")
-                             + f" asks for more than {MAX_IMAGES:,} images; write them in "
-                             "several runs (with different --seed).")
-        if self.seed < 0:
-            raise InputError(f"--seed must be 0 or more, got {self.seed}.")
-        # Browsers play GIF frame delays under 0.02 s as 0.1 s, so faster is slower.
-        if not 0 < self.fps <= 50:
-            raise InputError(f"--fps must be in (0, 50], got {self.fps}.")
-        formats = WALK_FORMATS if self.interpolate else SAMPLE_FORMATS
-        if _extension(self.out) not in formats:
-            hint = (" (--interpolate writes a GIF)" if self.interpolate else
-                    " (a .gif needs --interpolate)" if _extension(self.out) == ".gif" else "")
-            raise InputError(f"--out={self.out}: unsupported file type{hint}; "
-                             f"use {' or '.join(formats)}.")
-
 
 def run(config):
     """Loads the generator in `config.model` and writes `config.out`.
 
     Args:
-        config: a SamplingConfig.
+        config: a tool_settings.SamplingConfig.
 
     Returns:
         The images written, float32 in [-1, 1]: [num, H, W, C], or with

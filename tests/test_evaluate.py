@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from dcgan_tf import classifiers, config, evaluation, export, models
+from dcgan_tf import classifiers, config, evaluation, export, models, tool_settings
 from dcgan_tf.errors import InputError
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -84,14 +84,14 @@ def test_format_table_shows_value_floor_and_counts_per_metric(reference):
 ])
 def test_eval_config_bad_settings_raise_input_error(settings, message):
     with pytest.raises(InputError, match=message):
-        evaluation.EvalConfig(model="runs/x/generator", **settings)
+        tool_settings.EvalConfig(model="runs/x/generator", **settings)
 
 
 def test_run_of_a_dataset_without_feature_network_raises_input_error(tmp_path):
     model = _export(tmp_path / "run", 32, 3, dataset="cifar10")
 
     with pytest.raises(InputError, match="cifar10: no feature network"):
-        evaluation.run(evaluation.EvalConfig(model=model, num=20))
+        evaluation.run(tool_settings.EvalConfig(model=model, num=20))
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 

@@ -17,7 +17,7 @@ def test_every_config_field_has_help_and_a_flag_in_train_help():
     shown = subprocess.run([sys.executable, "train.py", "--helpfull"], cwd=REPO,
                            capture_output=True, text=True, timeout=60).stdout
     for field in dataclasses.fields(config.Config):
-        assert field.metadata["help"], field.name
+        assert field.metadata["setting"].help, field.name
         assert f"--{field.name}:" in shown or f"--[no]{field.name}:" in shown, field.name
 
 

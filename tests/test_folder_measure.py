@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import read_log, small_config
-from dcgan_tf import config, evaluation, export, folder_measure, models, training
+from dcgan_tf import config, evaluation, export, folder_measure, models, tool_settings, training
 from dcgan_tf.errors import InputError
 
 SIDE = 32
@@ -109,7 +109,7 @@ def test_evaluate_run_on_a_folder_run_reads_its_data_dir_and_writes_json(shapes,
                                                       "data_dir": str(shapes)}))
 
     report, reference, out = evaluation.run(
-        evaluation.EvalConfig(model=str(run_dir / "generator"), num=40))
+        tool_settings.EvalConfig(model=str(run_dir / "generator"), num=40))
 
     record = json.loads((run_dir / "metrics.json").read_text())
     assert out == str(run_dir / "metrics.json")
@@ -119,7 +119,7 @@ def test_evaluate_run_on_a_folder_run_reads_its_data_dir_and_writes_json(shapes,
 
 
 def test_evaluate_images_mode_measures_a_real_folder_against_the_reference(shapes, tmp_path):
-    report, reference, _ = evaluation.run(evaluation.EvalConfig(
+    report, reference, _ = evaluation.run(tool_settings.EvalConfig(
         images=str(shapes), dataset="folder", data_dir=str(shapes), image_size=SIDE, num=40,
         out=str(tmp_path / "real.json")))
     assert report.frechet.num_samples == 40

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, export, models, sampling, visualize
+from dcgan_tf import config, export, models, sampling, tool_settings, visualize
 from dcgan_tf.errors import InputError
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -142,7 +142,7 @@ def test_write_samples_rejects_unknown_extension(tmp_path):
 
 def test_run_returns_the_walk_it_writes(model_path, loaded, tmp_path):
     out = tmp_path / "deep" / "walk.gif"
-    frames = sampling.run(sampling.SamplingConfig(
+    frames = sampling.run(tool_settings.SamplingConfig(
         model=model_path, out=str(out), num=2, interpolate=True, points=2, steps=2, seed=4))
     assert frames.shape == (4, 2, *IMAGE_SHAPE)
     # Frame 0 shows the images `sample` gives for the same seed and num.
@@ -153,7 +153,7 @@ def test_run_returns_the_walk_it_writes(model_path, loaded, tmp_path):
 def test_run_refuses_out_that_is_a_folder(model_path, tmp_path):
     (tmp_path / "grid.png").mkdir()
     with pytest.raises(InputError, match="is a folder"):
-        sampling.run(sampling.SamplingConfig(model=model_path, out=str(tmp_path / "grid.png")))
+        sampling.run(tool_settings.SamplingConfig(model=model_path, out=str(tmp_path / "grid.png")))
 
 
 @pytest.mark.parametrize("overrides, flag", [
@@ -170,7 +170,7 @@ def test_run_refuses_out_that_is_a_folder(model_path, tmp_path):
 def test_sampling_config_rejects_bad_value_naming_its_flag(overrides, flag):
     settings = {"model": "runs/mnist/generator", "out": "grid.png", **overrides}
     with pytest.raises(InputError, match=flag):
-        sampling.SamplingConfig(**settings)
+        tool_settings.SamplingConfig(**settings)
 
 
 # --- generate.py end to end: every run starts together, each test reads its result.

@@ -191,8 +191,8 @@ def test_resume_differences_ignores_settings_outside_resume_fields():
 def test_resume_differences_refuse_what_changes_noise_shape_or_data_order():
     new = Config(seed=3, buffer_size=10, num_examples_to_generate=9)
 
-    assert run_dir.resume_differences(Config(), new) == [
-        "num_examples_to_generate: 16 -> 9", "seed: 0 -> 3", "buffer_size: 0 -> 10"]
+    assert run_dir.resume_differences(Config(), new) == [  # In declaration order.
+        "buffer_size: 0 -> 10", "seed: 0 -> 3", "num_examples_to_generate: 16 -> 9"]
 
 
 def test_resume_changes_lists_the_accepted_changes_but_not_where_or_how_long():
@@ -208,7 +208,7 @@ def test_resume_differences_lists_exactly_the_differing_fields():
     new = Config(image_size=64, channels=1, noise_dim=64, epochs=3)
 
     assert run_dir.resume_differences(old, new) == [
-        "image_size: 28 -> 64", "noise_dim: 100 -> 64"]
+        "noise_dim: 100 -> 64", "image_size: 28 -> 64"]
 
 
 # A valid value differing from Config()'s for every RESUME_FIELDS entry.
