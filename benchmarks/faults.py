@@ -41,7 +41,7 @@ sys.path.insert(0, REPO)
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf import data, recorder  # noqa: E402
 from dcgan_tf.csv_log import CsvLog  # noqa: E402
-from quality_report import fill_block  # noqa: E402  Beside this file.
+from quality_report import faults_cases_text, fill_block  # noqa: E402  Beside this file.
 from runner import cpu_name  # noqa: E402
 
 CASES_RESULT = os.path.join(REPO, "benchmarks", "results", "faults_cases.json")
@@ -317,16 +317,8 @@ def run_cases(root, npz, other_npz, folder):
     with open(CASES_RESULT, "w") as f:
         json.dump(dict(date=time.strftime("%Y-%m-%d"), cpu=cpu_name(), table=table,
                        load=f"{os.getloadavg()[0]:.1f}"), f, indent=1)
-    fill_block(os.path.join(REPO, "docs", "reliability.md"), "cases", cases_page_text(),
-               "faults.py")
-
-
-def cases_page_text():
-    """The damage cases' table as docs/reliability.md shows it, from CASES_RESULT."""
-    result = json.load(open(CASES_RESULT))
-    return (f"Measured on {result['date']} on a {result['cpu']}, load average "
-            f"{result['load']} at the end (other work shared the cores), with "
-            "`python benchmarks/faults.py --trials=0` (cases only):\n\n" + result["table"])
+    fill_block(os.path.join(REPO, "docs", "reliability.md"), "cases",
+               faults_cases_text(CASES_RESULT), "faults.py")
 
 
 def _overwrite_foreign_folder(root, npz, base):

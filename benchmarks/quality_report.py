@@ -173,6 +173,23 @@ def fill_block(page, name, text, tool="quality.py"):
         f.write(before + start + text.rstrip("\n") + "\n" + end + after)
 
 
+def read_block(page, name, tool):
+    """The text between `<!-- TOOL: NAME -->` and its end marker in `page`."""
+    with open(page, encoding="utf-8") as f:
+        content = f.read()
+    return content.split(f"<!-- {tool}: {name} -->\n", 1)[1].split(f"<!-- /{tool}: {name} -->")[0]
+
+
+def faults_cases_text(path):
+    """The damage cases' table as docs/reliability.md shows it, from the JSON
+    that benchmarks/faults.py stores at `path`."""
+    with open(path) as f:
+        result = json.load(f)
+    return (f"Measured on {result['date']} ({result['cpu']}; load average "
+            f"{result['load']} at the end: other work shared the cores), with "
+            "`python benchmarks/faults.py --trials=0` (cases only):\n\n" + result["table"])
+
+
 def slug(name):
     """A configuration's name as a file name."""
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")

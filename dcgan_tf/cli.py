@@ -93,8 +93,10 @@ def show_only_our_info_logs():
 
 # A line of TensorFlow's C++ logging (absl's format), or absl's notice that logging
 # has not started yet. TF_CPP_MIN_LOG_LEVEL does not reach either at start-up.
+# LiteRT's interpreter says which delegate it uses in a line of its own.
 _NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
-                         r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] )")
+                         r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] "
+                         r"|INFO: Created TensorFlow Lite \w+ delegate)")
 
 
 def quiet_native_logs():

@@ -21,6 +21,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
 EVAL_DATASETS = ("mnist", "fashion_mnist")  # Those with a shipped feature network.
 FEATURE_KINDS = ("classifier", "random")  # Of a folder's feature network; folder_measure.py.
 AUGMENTATIONS = ("color", "translation", "cutout")  # See dcgan_tf.augment.
+EXPORT_FORMATS = ("saved_model", "litert", "onnx")  # See dcgan_tf.export.
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 MAX_SEED = 2**32 - 1  # NumPy's global seed, which keras.utils.set_random_seed sets.
@@ -142,6 +143,12 @@ class Config:
                            "discriminator sees, real and generated, inside the step: "
                            "color, translation, cutout (e.g. 'color,translation,cutout'); "
                            "'' = off. The generator and its export never augment.")
+    export_formats: str = setting("", "Comma-separated formats the generator is exported in: "
+                                  "saved_model (generator/, always written), litert "
+                                  "(generator.tflite), onnx (generator.onnx, with `pip "
+                                  "install '.[onnx]'`); '' = every installed format. Each is "
+                                  "checked against the SavedModel where it is written; one "
+                                  "that fails is named in a warning and left out.")
     eval_every: int = setting(0, "Every N epochs, measure sample quality (Fréchet distance, "
                               "KID, precision, recall, class coverage) as evaluate.py does, "
                               "into metrics.csv and TensorBoard; 0 = off. MNIST and "
@@ -183,6 +190,7 @@ class Config:
                              f"--strategy={self.strategy}.")
         check_loss(self.loss, self.label_smoothing)
         augment_names(self.augment)
+        export_format_names(self.export_formats)
         if self.dataset == "folder" and not self.data_dir:
             raise InputError("--dataset=folder needs --data_dir, the folder of images.")
 
@@ -283,6 +291,18 @@ def augment_names(policy):
                              "for none.")
     if len(set(names)) != len(names):
         raise InputError(f"--augment={policy!r}: names a transform twice.")
+    return names
+
+
+def export_format_names(text):
+    """'litert, onnx' -> ('litert', 'onnx'); '' -> (). Raises InputError on an
+    unknown or repeated name."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in EXPORT_FORMATS]
+    if unknown or len(set(names)) != len(names):
+        raise InputError(f"--export_formats={text!r}: use a comma-separated list of "
+                         f"{', '.join(EXPORT_FORMATS)} (each once), or '' for every "
+                         "installed format.")
     return names
 
 

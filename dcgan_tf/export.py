@@ -1,26 +1,49 @@
-"""The shippable networks: TensorFlow SavedModels that need no dcgan_tf to run.
+"""The shippable networks: files that need no dcgan_tf to run.
 
-`export_model` writes one with Keras 3's `model.export`, in inference mode
-(BatchNorm's moving averages, no Dropout), for any batch size B:
+`export_model` writes a SavedModel with Keras 3's `model.export`, in inference
+mode (BatchNorm's moving averages, no Dropout), for any batch size B:
   generator/       serve: float32 noise [B, noise_dim] -> float32 images
                    [B, H, W, C] in [-1, 1]
   discriminator/   serve: float32 images [B, H, W, C] in [-1, 1] -> float32
                    logits [B, 1] (sigmoid(logit) is D's probability of "real")
 Reload either anywhere with `tf.saved_model.load(path).serve(x)`.
 
+`export_generator_formats` converts generator/ into the other formats
+(--export_formats), each with the same input and output, for any B:
+  generator.tflite  LiteRT (TensorFlow Lite) flat buffer, for phones and
+                    `ai_edge_litert` / `tf.lite.Interpreter`
+  generator.onnx    ONNX (opset 17), for onnxruntime and onnxruntime-web
+                    (input "noise"; the only output is the images)
+Each is run on fixed noise where it is written and kept only if its images
+match the SavedModel's to MAX_DIFFERENCE.
+
 A SavedModel is a program: only load ones from sources you trust.
 """
 
 import contextlib
 import dataclasses
+import importlib.util
 import logging
 import os
 import tempfile
+import warnings
 
+import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import files
+from dcgan_tf import cli, files, run_dir
+from dcgan_tf.config import EXPORT_FORMATS, export_format_names
 from dcgan_tf.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+FILE_NAMES = run_dir.EXPORT_FILES  # Beside generator/ in a run directory, by format.
+# Largest difference allowed between a converted generator's images and the
+# SavedModel's, both in [-1, 1], float32.
+MAX_DIFFERENCE = 1e-4
+ONNX_OPSET = 17  # onnxruntime-web runs it.
+# What `pip install .[onnx]` adds; ONNX export needs all of them.
+ONNX_MODULES = ("tf2onnx", "onnx", "onnxruntime")
 
 
 def export_model(model, path):
@@ -41,6 +64,120 @@ def export_model(model, path):
         files.replace_directory(temporary, path)
     finally:
         files.remove(temporary)  # Gone after the swap; left over only on a failure.
+
+
+def installed_formats():
+    """The formats this installation can write: SavedModel and LiteRT always
+    (both inside TensorFlow), ONNX with the [onnx] extra."""
+    onnx = all(importlib.util.find_spec(name) for name in ONNX_MODULES)
+    return tuple(name for name in EXPORT_FORMATS if name != "onnx" or onnx)
+
+
+def chosen_formats(text):
+    """--export_formats resolved: '' = every installed format; the SavedModel always.
+
+    Raises:
+        InputError: a named format is not installed (ONNX without the extra).
+    """
+    names = export_format_names(text) or installed_formats()
+    missing = [name for name in names if name not in installed_formats()]
+    if missing:
+        raise InputError(f"--export_formats={text}: {', '.join(missing)} needs "
+                         f"{', '.join(ONNX_MODULES)}; install them with `pip install "
+                         "'.[onnx]'` (or leave onnx out).")
+    return ("saved_model", *(name for name in names if name != "saved_model"))
+
+
+def export_generator_formats(saved_model, formats, noise_dim):
+    """Converts the generator SavedModel at `saved_model` into each of `formats`
+    (but saved_model), beside it, and checks each against it.
+
+    A format that fails to convert or to match is left out (any older file of
+    it removed, so no file disagrees with generator/) and named in a warning;
+    the SavedModel and the run are never affected.
+
+    Returns:
+        dict format -> the largest difference measured, for those written.
+    """
+    written = {}
+    folder = os.path.dirname(os.path.abspath(saved_model))
+    for name in formats:
+        if name == "saved_model":
+            continue
+        path = os.path.join(folder, FILE_NAMES[name])
+        try:  # The converters' C++ log lines (grappler, LiteRT's delegate) hidden.
+            with files.atomic_path(path) as temporary, cli.native_start_up_hidden():
+                _CONVERTERS[name](saved_model, temporary, noise_dim)
+                difference = max_difference(saved_model, temporary, noise_dim)
+                if not difference <= MAX_DIFFERENCE:
+                    raise ValueError(f"its images differ from the SavedModel's by up to "
+                                     f"{difference:.2g} (allowed: {MAX_DIFFERENCE:g})")
+            written[name] = difference
+        except Exception as e:  # Converters raise many types; the run must go on.
+            files.remove(path)
+            logger.warning("No %s: %s export failed (%s). The SavedModel %s is complete.",
+                           FILE_NAMES[name], name, str(e).strip().splitlines()[0][:300]
+                           if str(e).strip() else type(e).__name__, saved_model)
+    return written
+
+
+def max_difference(saved_model, converted, noise_dim, batch=4):
+    """The largest absolute difference between the images of the SavedModel and
+    of the converted file `converted`, on the same seeded noise."""
+    noise = np.random.default_rng(0).standard_normal((batch, noise_dim)).astype(np.float32)
+    loaded = tf.saved_model.load(saved_model)  # Kept: `serve` holds its variables weakly.
+    reference = np.asarray(loaded.serve(noise))
+    run, _ = load_runner(converted)
+    return float(np.abs(run(noise) - reference).max())
+
+
+def load_runner(path):
+    """A function noise [B, noise_dim] -> images [B, H, W, C] (NumPy, float32)
+    running the .tflite or .onnx file at `path`, and its noise_dim."""
+    if _sniff(path) == "onnx":
+        import onnxruntime
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        source = session.get_inputs()[0]
+        return (lambda noise: session.run(None, {source.name: np.asarray(noise, np.float32)})[0],
+                source.shape[-1])
+    with warnings.catch_warnings():  # tf.lite.Interpreter's notice about ai_edge_litert.
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=path)
+    source, = interpreter.get_input_details()
+    target, = interpreter.get_output_details()
+
+    def run(noise):
+        noise = np.asarray(noise, np.float32)
+        interpreter.resize_tensor_input(source["index"], noise.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(source["index"], noise)
+        interpreter.invoke()
+        return interpreter.get_tensor(target["index"]).copy()
+    return run, int(source["shape_signature"][-1])
+
+
+def _sniff(path):
+    """'litert' for a flat buffer (its identifier 'TFL3' at bytes 4-8), else 'onnx'."""
+    with open(path, "rb") as f:
+        return "litert" if f.read(8)[4:8] == b"TFL3" else "onnx"
+
+
+def _to_litert(saved_model, path, noise_dim):
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=["serve"])
+    with _without_info_logs("tensorflow"), open(path, "wb") as f:
+        f.write(converter.convert())
+
+
+def _to_onnx(saved_model, path, noise_dim):
+    import tf2onnx
+    loaded = tf.saved_model.load(saved_model)  # Kept: `serve` holds its variables weakly.
+    with _without_info_logs("tf2onnx"):
+        tf2onnx.convert.from_function(
+            loaded.serve, input_signature=[tf.TensorSpec([None, noise_dim], tf.float32, name="noise")],
+            opset=ONNX_OPSET, output_path=path)
+
+
+_CONVERTERS = {"litert": _to_litert, "onnx": _to_onnx}
 
 
 @contextlib.contextmanager
@@ -77,12 +214,15 @@ class LoadedGenerator:
 
 
 def load_generator(path):
-    """Loads and checks an exported generator.
+    """Loads and checks an exported generator: a SavedModel folder, or a
+    generator.tflite or generator.onnx file (see export_generator_formats).
 
     Raises:
-        InputError: `path` is not a SavedModel, or its `serve` signature does not
+        InputError: `path` is none of those, or its `serve` signature does not
             map float32 [B, noise_dim] to float32 [B, H, W, 1 or 3].
     """
+    if os.path.isfile(path) and path.endswith((".tflite", ".onnx")):
+        return _load_converted(path)
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         hint = ""
         if os.path.isfile(os.path.join(path, "generator", "saved_model.pb")):
@@ -113,3 +253,20 @@ def load_generator(path):
     return LoadedGenerator(serve=loaded.serve, noise_dim=int(noise.shape[1]),
                            image_shape=tuple(int(d) for d in image.shape[1:]),
                            saved_model=loaded)
+
+
+def _load_converted(path):
+    """A .tflite or .onnx generator as a LoadedGenerator."""
+    try:
+        run, noise_dim = load_runner(path)
+        image_shape = tuple(int(d) for d in run(np.zeros((1, noise_dim), np.float32)).shape[1:])
+    except ImportError as e:
+        raise InputError(f"--model={path}: reading it needs {e.name}; install it with "
+                         "`pip install '.[onnx]'`.") from e
+    except Exception as e:  # Each runtime raises its own types for a bad file.
+        raise InputError(f"--model={path}: cannot load it "
+                         f"({str(e).strip().splitlines()[0][:300] if str(e).strip() else e!r}).") from e
+    if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
+        raise InputError(f"--model={path}: not a dcgan_tf generator: output {image_shape}, "
+                         "expected [B, H, W, 1|3].")
+    return LoadedGenerator(serve=run, noise_dim=int(noise_dim), image_shape=image_shape)

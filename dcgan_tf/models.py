@@ -154,8 +154,30 @@ def _upsample(x, filters, stride, config, activation=None):
         return layers.Conv2DTranspose(filters, config.kernel_size, strides=stride,
                                       **options)(x)
     if stride > 1:
-        x = layers.UpSampling2D(stride, interpolation="nearest")(x)
+        x = NearestUpSampling2D(stride)(x)
     return layers.Conv2D(filters, config.kernel_size, **options)(x)
+
+
+class NearestUpSampling2D(layers.UpSampling2D):
+    """Keras' nearest-neighbour UpSampling2D, its output's height and width kept
+    static (the same values; a reshape the gradient passes through unchanged).
+
+    Keras repeats rows and columns with shapes computed at run time, which leaves
+    the next convolution with unknown spatial sizes; the LiteRT converter then
+    cannot use its own convolution and needs TensorFlow's ops in the app.
+    """
+
+    def __init__(self, size, **kwargs):
+        super().__init__(size, interpolation="nearest", **kwargs)
+
+    def call(self, inputs):
+        _, height, width, channels = self.compute_output_shape(inputs.shape)
+        return keras.ops.reshape(super().call(inputs), (-1, height, width, channels))
+
+    def get_config(self):
+        config = super().get_config()
+        del config["interpolation"]
+        return config
 
 
 def _normalize_and_activate(x, config):

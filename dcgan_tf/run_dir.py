@@ -76,11 +76,13 @@ def path(config, *parts):
     return os.path.join(config.workdir, *parts)
 
 
+# The generator in the formats other than the SavedModel (export.py), by format.
+EXPORT_FILES = {"litert": "generator.tflite", "onnx": "generator.onnx"}
 # Everything a run writes, and so everything --overwrite removes. Other files a
 # user keeps in the workdir are left alone.
-ARTIFACTS = ("config.json", "data.json", "checkpoints", "samples", "progress.gif", "real_vs_fake.png",
-             "losses.csv", "losses.png", "metrics.csv", "tensorboard", "generator",
-             "discriminator")
+ARTIFACTS = ("config.json", "data.json", "checkpoints", "samples", "progress.gif",
+             "real_vs_fake.png", "losses.csv", "losses.png", "metrics.csv", "tensorboard",
+             "generator", *EXPORT_FILES.values(), "discriminator")
 
 
 def compare(config):

@@ -134,6 +134,19 @@ def from_flags(cls, flag_values=None, **values):
     return cls(**values)
 
 
+def markdown_table(cls, required=()):
+    """The flags of `cls` as a Markdown table: flag, default, meaning."""
+    lines = ["| flag | default | meaning |", "| --- | --- | --- |"]
+    for field, spec in declared(cls):
+        default = field.default
+        shown = ("required" if field.name in required else
+                 str(default).lower() if isinstance(default, bool) else
+                 f"`{default}`" if isinstance(default, str) and default else
+                 "''" if default == "" else str(default))
+        lines.append(f"| `--{field.name}` | {shown} | {spec.help} |")
+    return "\n".join(lines) + "\n"
+
+
 def _outside(value, spec):
     """How `value` misses the declared bounds ('at least 1', 'in (0, 1)'), or ''.
 

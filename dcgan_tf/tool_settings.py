@@ -16,7 +16,8 @@ SAMPLE_FORMATS = (".png", ".npy")  # What sampling.write_samples writes.
 WALK_FORMATS = (".gif",)  # What sampling.write_walk writes.
 MAX_IMAGES = 200_000  # Per generate.py call; all of them are held in memory.
 MIN_SAMPLES = 10  # Below this, precision/recall (k = 3) and KID are meaningless.
-MODEL_HELP = "Exported generator (a SavedModel folder), e.g. runs/mnist/generator."
+MODEL_HELP = ("Exported generator: a SavedModel folder (e.g. runs/mnist/generator), or the "
+              "run's generator.tflite or generator.onnx.")
 
 
 @dataclasses.dataclass(frozen=True)

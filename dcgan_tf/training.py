@@ -133,6 +133,7 @@ def _check(config, overwrite):
     strategy = distribute.create_strategy(config.strategy)  # Before other TF work.
     config = data.resolve(config)
     quality_log.check_supported(config)
+    export.chosen_formats(config.export_formats)  # ONNX asked for but not installed.
     if config.batch_size % strategy.num_replicas_in_sync:
         raise InputError(f"--batch_size={config.batch_size} does not split evenly over "
                          f"--strategy={config.strategy}'s {strategy.num_replicas_in_sync} "
@@ -301,9 +302,14 @@ def _export(config, state, is_chief):
                         generator_path)
     export.export_model(exportable(config, state.discriminator, models.build_discriminator),
                         run_dir.path(config, "discriminator"))
-    logger.info("Exported the %sgenerator to %s. Sample from it with: python generate.py "
+    others = export.export_generator_formats(
+        generator_path, export.chosen_formats(config.export_formats), config.noise_dim)
+    logger.info("Exported the %sgenerator to %s%s. Sample from it with: python generate.py "
                 "--model=%s --out=grid.png", "averaged (EMA) " if config.ema_decay else "",
-                generator_path, generator_path)
+                generator_path, "".join(
+                    f" and {run_dir.path(config, export.FILE_NAMES[name])} (differs from it "
+                    f"by at most {difference:.1g})" for name, difference in others.items()),
+                generator_path)
 
 
 def exportable(config, model, build):

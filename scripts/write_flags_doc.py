@@ -1,4 +1,5 @@
-"""Writes docs/flags.md, the table of train.py's flags, from the Config fields.
+"""Writes docs/flags.md, the tables of train.py's, generate.py's and evaluate.py's
+flags, from the fields that declare them.
 
     python scripts/write_flags_doc.py
 
@@ -11,7 +12,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from dcgan_tf import config, config_flags  # noqa: E402
+from dcgan_tf import config, config_flags, settings, tool_settings  # noqa: E402
 
 HEADER = """# train.py flags
 
@@ -26,6 +27,25 @@ Two flags are train.py's own: `--preset` (one of {names}) and `--overwrite`
 
 """
 
+TOOLS = """
+# generate.py flags
+
+From `dcgan_tf.tool_settings.SamplingConfig` (`python generate.py --help`):
+
+{generate}
+# evaluate.py flags
+
+From `dcgan_tf.tool_settings.EvalConfig` (`python evaluate.py --help`):
+
+{evaluate}"""
+
+
+def tools_markdown():
+    """The generate.py and evaluate.py sections of docs/flags.md."""
+    return TOOLS.format(
+        generate=settings.markdown_table(tool_settings.SamplingConfig, ("model", "out")),
+        evaluate=settings.markdown_table(tool_settings.EvalConfig))
+
 
 def main():
     presets = "\n".join(f"- `{name}`: {source}" for name, source in
@@ -33,7 +53,7 @@ def main():
     text = HEADER.format(presets=presets, names=", ".join(config.PRESETS))
     path = os.path.join(REPO, "docs", "flags.md")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text + config_flags.flags_markdown())
+        f.write(text + config_flags.flags_markdown() + tools_markdown())
     print(f"Wrote {path}")
 
 

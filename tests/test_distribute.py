@@ -16,7 +16,8 @@ from dcgan_tf.errors import InputError
 from conftest import read_log
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FLAGS = ("--batch_size=16", "--num_examples_to_generate=4", "--noise_dim=16", "--epochs=1")
+FLAGS = ("--batch_size=16", "--num_examples_to_generate=4", "--noise_dim=16",
+         "--export_formats=saved_model", "--epochs=1")
 
 
 def _environment(**extra):

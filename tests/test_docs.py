@@ -153,7 +153,8 @@ def test_figures_results_script_makes_its_figures_from_a_run_directory(mnist_npz
     run = tmp_path / "run"
     subprocess.run([sys.executable, "train.py", f"--data_dir={mnist_npz(96)}",
                     f"--workdir={run}", "--epochs=1", "--eval_every=1", "--eval_samples=64",
-                    "--batch_size=32"], cwd=REPO, check=True, capture_output=True, timeout=300)
+                    "--batch_size=32", "--export_formats=saved_model"], cwd=REPO, check=True,
+                   capture_output=True, timeout=300)
     out_dir = tmp_path / "figures"
     out_dir.mkdir()
     process = subprocess.run(

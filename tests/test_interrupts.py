@@ -26,7 +26,7 @@ def digits_256(mnist_npz):
 def _command(digits_256, workdir, *extra):
     return [sys.executable, "train.py", f"--data_dir={digits_256}", f"--workdir={workdir}",
             "--batch_size=32", "--noise_dim=16", "--num_examples_to_generate=4",
-            "--checkpoint_every=2", "--nojit_compile", *extra]
+            "--checkpoint_every=2", "--nojit_compile", "--export_formats=saved_model", *extra]
 
 
 def _start_and_wait_for_checkpoint(command, workdir, timeout=120):

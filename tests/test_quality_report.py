@@ -90,3 +90,13 @@ def test_every_stored_result_has_the_settings_its_configuration_spells_today():
                      # 0: the dataset's own, which config.json records resolved.
                      and not (name in ("image_size", "channels") and expected[name] == 0)}
         assert not differing, (path, differing)
+
+
+def test_reliability_page_shows_the_stored_fault_matrix():
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shown = quality_report.read_block(os.path.join(repo, "docs", "reliability.md"), "cases",
+                                      "faults.py")
+    stored = quality_report.faults_cases_text(
+        os.path.join(repo, "benchmarks", "results", "faults_cases.json"))
+    assert shown == stored + "\n"
+    assert "| NO |" not in shown

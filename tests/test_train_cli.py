@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config
+from dcgan_tf import config, export
 from dcgan_tf.state import TrainState
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +83,37 @@ def test_train_cli_saved_model_reloads_without_dcgan_tf_and_matches_generator(sm
     assert served.shape == (5, 28, 28, 1)
     assert served.min() >= -1 and served.max() <= 1
     np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+def test_train_cli_ships_litert_and_onnx_that_run_without_tensorflow_or_dcgan_tf(smoke_run,
+                                                                                 tmp_path):
+    process, workdir = smoke_run
+    formats = export.installed_formats()
+    assert "generator.tflite" in process.stderr and (
+        "onnx" not in formats or "generator.onnx" in process.stderr)
+    noise = np.random.default_rng(0).normal(size=(3, 100)).astype(np.float32)
+    np.save(tmp_path / "noise.npy", noise)
+    reference = tf.saved_model.load(str(workdir / "generator"))
+    expected = reference.serve(noise).numpy()
+    if "onnx" in formats:  # What a service without TensorFlow runs.
+        script = textwrap.dedent(f"""
+            import sys, numpy as np, onnxruntime
+            session = onnxruntime.InferenceSession({str(workdir / 'generator.onnx')!r})
+            noise = np.load({str(tmp_path / 'noise.npy')!r})
+            np.save({str(tmp_path / 'onnx.npy')!r}, session.run(None, {{"noise": noise}})[0])
+            assert 'tensorflow' not in sys.modules and 'dcgan_tf' not in sys.modules
+        """)
+        result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert np.abs(np.load(tmp_path / "onnx.npy") - expected).max() <= 1e-4
+    interpreter = tf.lite.Interpreter(model_path=str(workdir / "generator.tflite"))
+    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [3, 100])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], noise)
+    interpreter.invoke()
+    served = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    assert np.abs(served - expected).max() <= 1e-4
 
 
 @pytest.mark.parametrize("flag, named", [
