@@ -72,10 +72,10 @@ ROWS = {
                                                                 "--ema_decay=0.999", AUGMENT)),
     # Half the filters of both networks: about a quarter of the arithmetic per step, so
     # several times the steps in the same time.
-    "emoji64: pytorch preset, 32 filters": ("emoji64", ("--preset=pytorch", "--epochs=80",
+    "emoji64: pytorch preset at 32 filters": ("emoji64", ("--preset=pytorch", "--epochs=80",
                                                         "--generator_filters=32",
                                                         "--discriminator_filters=32")),
-    "emoji64: pytorch preset, 32 filters + augment": (
+    "emoji64: pytorch preset at 32 filters + augment": (
         "emoji64", ("--preset=pytorch", "--epochs=80", "--generator_filters=32",
                     "--discriminator_filters=32", AUGMENT)),
 }
