@@ -88,9 +88,9 @@ def chosen_formats(text):
     return ("saved_model", *(name for name in names if name != "saved_model"))
 
 
-def export_generator_formats(saved_model, formats, noise_dim):
+def export_generator_formats(saved_model, formats, noise_dim, folder=None):
     """Converts the generator SavedModel at `saved_model` into each of `formats`
-    (but saved_model), beside it, and checks each against it.
+    (but saved_model), in `folder` (None: beside it), and checks each against it.
 
     A format that fails to convert or to match is left out (any older file of
     it removed, so no file disagrees with generator/) and named in a warning;
@@ -100,7 +100,7 @@ def export_generator_formats(saved_model, formats, noise_dim):
         dict format -> the largest difference measured, for those written.
     """
     written = {}
-    folder = os.path.dirname(os.path.abspath(saved_model))
+    folder = folder or os.path.dirname(os.path.abspath(saved_model))
     for name in formats:
         if name == "saved_model":
             continue
