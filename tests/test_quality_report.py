@@ -100,3 +100,12 @@ def test_reliability_page_shows_the_stored_fault_matrix():
         os.path.join(repo, "benchmarks", "results", "faults_cases.json"))
     assert shown == stored + "\n"
     assert "| NO |" not in shown
+
+
+def test_performance_page_shows_the_stored_export_measurements():
+    import export_formats  # noqa: E402  (beside quality_report; TensorFlow only when measuring)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shown = quality_report.read_block(os.path.join(repo, "docs", "performance.md"),
+                                      "export formats", "export_formats.py")
+    with open(export_formats.RESULT) as f:
+        assert shown == export_formats.table(json.load(f))

@@ -108,11 +108,31 @@ async function check(seed) {
   shown.hidden = false;
 }
 
+// ?bench=BATCH: images per second of the generator at that batch, over 2 s or more
+// after one warm-up call, shown and posted back (benchmarks/export_formats.py serves the
+// page and reads it).
+async function bench(batch) {
+  const noise = normals(1, batch * info.noise_dim);
+  await generate(noise, batch);
+  let calls = 0;
+  const began = performance.now();
+  while (performance.now() - began < 2000 || calls < 3) {
+    await generate(noise, batch);
+    calls++;
+  }
+  const result = JSON.stringify({ batch, calls,
+    images_per_second: calls * batch / ((performance.now() - began) / 1000) });
+  document.getElementById("check").textContent = result;
+  document.getElementById("check").hidden = false;
+  await fetch("result", { method: "POST", body: result });  // To the benchmark's server.
+}
+
 async function main() {
   try {
     info = await (await fetch("model/info.json")).json();
     session = await ort.InferenceSession.create("model/generator.onnx");
     if (params.has("check")) await check(parseInt(params.get("check"), 10));
+    if (params.has("bench")) await bench(parseInt(params.get("bench"), 10));
     newNoise();
     await show();
     newButton.disabled = walk.disabled = false;
