@@ -45,7 +45,7 @@ from runner import cpu_name, pinned, run_queue, timed_run
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 # NumPy only: no TensorFlow in this process.
-from dcgan_tf import config_flags, spectrum  # noqa: E402
+from dcgan_tf import config_flags, run_dir, spectrum  # noqa: E402
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "quality")
 FIGURES = os.path.join(REPO, "docs", "figures", "quality")
@@ -183,6 +183,7 @@ def run_one(name, epochs, seed, runs_dir, core):
                           f"--model={workdir}/generator", "--num=1000", f"--out={samples}"],
                    check=True, stdout=subprocess.DEVNULL, stderr=open(log, "a"))
     frames = sorted(os.listdir(os.path.join(workdir, "samples")))
+    attempts = run_dir.read_run_info(workdir)
     result = dict(
         name=name, epochs=epochs, seed=seed, flags=list(CONFIGURATIONS[name]),
         command=shlex.join(["python", "train.py", *command[2:]]).replace(workdir, "WORKDIR"),
@@ -190,11 +191,11 @@ def run_one(name, epochs, seed, runs_dir, core):
         cores="1 of 2 (two runs at once)" if core is not None else "all",
         continued_from=f"e{SCREEN_EPOCHS}" if continued else None,
         cpu=cpu_name(), date=time.strftime("%Y-%m-%d"),
-        steps=_steps(workdir),
+        steps=_steps(workdir, attempts),
         config=json.load(open(os.path.join(workdir, "config.json"))),
         metrics=_flat(record["generated"]), floor=_flat(record["real_vs_real_floor"]),
         checkerboard=spectrum.checkerboard_ratio(np.load(samples)),
-        xla=_xla(log),
+        xla=_xla(log, attempts),
         curve=list(csv.DictReader(open(os.path.join(workdir, "metrics.csv")))))
     os.makedirs(os.path.dirname(result_path(name, epochs, seed)), exist_ok=True)
     with open(os.path.join(workdir, "samples", frames[-1]), "rb") as f:
@@ -207,14 +208,17 @@ def run_one(name, epochs, seed, runs_dir, core):
     return result
 
 
-def _xla(log):
-    """Whether train.py compiled the step with XLA, from the start line of each
-    attempt in its log: True, False, or "partly" when the attempts of a resumed run
-    differed. A start line without the XLA setting is from a train.py that did not
-    log it, when XLA was the default on CPUs: on."""
-    with open(log, encoding="utf-8", errors="replace") as f:
-        seen = {line.split(", XLA ")[1].split(".")[0] == "on" if ", XLA " in line else True
-                for line in f if ". Dataset " in line and "Seed " in line}
+def _xla(log, attempts):
+    """Whether train.py compiled the step with XLA: True, False, or "partly" when
+    the attempts of a resumed run differed. From run_info.json; for a run made
+    before train.py wrote it, from the start line of each attempt in its log (a
+    start line without the XLA setting is from when XLA was the default on CPUs: on)."""
+    if attempts:
+        seen = {attempt["xla"] for attempt in attempts}
+    else:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            seen = {line.split(", XLA ")[1].split(".")[0] == "on" if ", XLA " in line else True
+                    for line in f if ". Dataset " in line and "Seed " in line}
     return seen.pop() if len(seen) == 1 else "partly"
 
 
@@ -224,10 +228,13 @@ def _flat(report):
                 recall=report["precision_recall"]["recall"],
                 class_kl=report["coverage"]["kl_divergence"],
                 classes_covered=report["coverage"]["classes_covered"],
-                class_fractions=report["coverage"].get("fractions"))
+                class_fractions=report["coverage"]["histogram"])
 
 
-def _steps(workdir):
+def _steps(workdir, attempts):
+    """The step the run ended at (run_info.json; for older runs, losses.csv's rows)."""
+    if attempts:
+        return attempts[-1]["step"]
     with open(os.path.join(workdir, "losses.csv")) as f:
         return sum(1 for _ in f) - 1
 

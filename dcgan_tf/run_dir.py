@@ -82,7 +82,7 @@ EXPORT_FILES = {"litert": "generator.tflite", "onnx": "generator.onnx"}
 # user keeps in the workdir are left alone.
 ARTIFACTS = ("config.json", "data.json", "checkpoints", "samples", "progress.gif",
              "real_vs_fake.png", "losses.csv", "losses.png", "metrics.csv", "tensorboard",
-             "generator", *EXPORT_FILES.values(), "discriminator")
+             "generator", *EXPORT_FILES.values(), "discriminator", "run_info.json")
 
 
 def compare(config):
@@ -274,7 +274,7 @@ def remove_orphans(config):
     """Deletes the temporary files and folders a killed run left in the workdir
     (they can fill a disk), and nothing else; returns how many were removed."""
     removed = files.remove_orphaned_temporaries(
-        config.workdir, lambda name: name in ARTIFACTS or name == "run_info.json")
+        config.workdir, lambda name: name in ARTIFACTS)
     removed += files.remove_orphaned_temporaries(
         path(config, "checkpoints"), lambda name: name in ("config.json", "data.json"))
     removed += files.remove_orphaned_temporaries(
@@ -314,3 +314,26 @@ def create(config, image_data=None):
                 files.write_text(path(config, name), record)
     except OSError as e:
         raise InputError(f"--workdir={config.workdir}: cannot write there ({e}).") from e
+
+
+def add_run_info(config, attempt):
+    """Appends one call of train() to run_info.json: a list of dicts, one per
+    call (a resumed run has several), each with its start and end step, wall
+    seconds, device, XLA, precision and library versions. Benchmarks read it
+    instead of the log. An unreadable file is started again."""
+    try:
+        with open(path(config, "run_info.json"), encoding="utf-8") as f:
+            attempts = json.load(f)["attempts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        attempts = []
+    files.write_text(path(config, "run_info.json"),
+                     json.dumps(dict(attempts=[*attempts, attempt]), indent=1) + "\n")
+
+
+def read_run_info(workdir):
+    """The attempts run_info.json in `workdir` lists ([] when it has none)."""
+    try:
+        with open(os.path.join(workdir, "run_info.json"), encoding="utf-8") as f:
+            return json.load(f)["attempts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -9,12 +9,16 @@ same command again continues at the stored step. The loop itself is
 import dataclasses
 import logging
 import os
+import platform
 import re
+import signal
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+import dcgan_tf
 
 from dcgan_tf import data, distribute, export, loop, models, quality_log, run_dir
 from dcgan_tf.errors import InputError
@@ -114,11 +118,20 @@ def _train(config, overwrite, strategy, changes):
             recorder.close()
         # Inside the deferred-signal block: a Ctrl-C during the export lets it finish.
         _export(config, state, is_chief)
+    seconds = time.monotonic() - began
+    if is_chief:
+        run_dir.add_run_info(config, dict(
+            start_step=start_step, step=int(state.step), seconds=round(seconds, 1),
+            interrupted_by=stop.signal_number and signal.Signals(stop.signal_number).name,
+            device=_device_name(strategy, config.strategy), xla=loop.uses_xla(config),
+            precision=config.precision, strategy=config.strategy,
+            replicas=strategy.num_replicas_in_sync, images=len(image_data.images),
+            versions=_versions()))
     if stop.signal_number:
         raise TrainingInterrupted(stop.signal_number, int(state.step),
                                   elsewhere=not stop_request.requested)
     if is_chief:
-        _summarize(config, start_step, int(state.step), time.monotonic() - began, recorder)
+        _summarize(config, start_step, int(state.step), seconds, recorder)
     return TrainResult(config=config, start_step=start_step, step=int(state.step),
                        steps_per_epoch=steps_per_epoch, num_images=len(image_data.images))
 
@@ -321,6 +334,11 @@ def exportable(config, model, build):
     plain = build(dataclasses.replace(config, precision="float32"))
     plain.set_weights(model.get_weights())
     return plain
+
+
+def _versions():
+    return dict(dcgan_tf=dcgan_tf.__version__, tensorflow=tf.__version__,
+                keras=keras.__version__, numpy=np.__version__, python=platform.python_version())
 
 
 def _spread(images, count):

@@ -1,5 +1,6 @@
 """Interrupting `train.py` for real: Ctrl-C, SIGTERM and kill -9, then resuming."""
 
+import json
 import os
 import signal
 import subprocess
@@ -65,6 +66,8 @@ def test_train_cli_signal_saves_current_step_and_exits_with_convention(
     assert _steps_in_losses(workdir) == list(range(1, step + 1))
     for name in ("progress.gif", "losses.png", "generator/saved_model.pb"):
         assert (workdir / name).exists(), name
+    attempt, = json.loads((workdir / "run_info.json").read_text())["attempts"]
+    assert (attempt["step"], attempt["interrupted_by"]) == (step, signal_number.name)
 
 
 @pytest.mark.parametrize("spelling", ["--overwrite", "-overwrite", "--overwrite=true",

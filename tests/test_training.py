@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, training, visualize
+from dcgan_tf import config, data, run_dir, training, visualize
 from dcgan_tf.errors import InputError
 from conftest import read_log, small_config
 from dcgan_tf.state import TrainState
@@ -86,6 +86,11 @@ def test_train_rerun_resumes_at_stored_step_without_repeating_steps(tiny_npz, tm
     result = training.train(_config(tiny_npz, tmp_path, epochs=3))
     assert (result.start_step, result.step) == (4, 9)
     assert [int(row["step"]) for row in _losses(tmp_path)] == list(range(1, 10))
+    attempts = run_dir.read_run_info(str(tmp_path))  # One record per call, for benchmarks.
+    assert [(a["start_step"], a["step"]) for a in attempts] == [(0, 4), (4, 9)]
+    assert attempts[-1]["xla"] is False and attempts[-1]["interrupted_by"] is None
+    assert attempts[-1]["versions"]["tensorflow"] == tf.__version__
+    assert attempts[-1]["seconds"] > 0 and "CPU" in attempts[-1]["device"]
 
 
 def test_train_interrupted_then_resumed_matches_uninterrupted_run(tiny_npz, tmp_path):
