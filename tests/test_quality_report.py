@@ -53,7 +53,7 @@ def test_fill_block_replaces_only_the_marked_block(tmp_path):
                                 "<!-- /quality.py: tables -->\nend\n")
 
 
-def test_benchmark_reads_each_attempts_xla_setting_from_the_training_log(tmp_path):
+def test_benchmark_reads_each_attempts_xla_setting_from_run_info_or_the_log(tmp_path):
     import quality  # noqa: E402  (beside quality_report; imports no TensorFlow)
 
     start = "I1201 training.py:82] Seed 0. Dataset mnist: 10000 images 28x28x1 from x. Device: CPU"
@@ -63,8 +63,11 @@ def test_benchmark_reads_each_attempts_xla_setting_from_the_training_log(tmp_pat
     found = {}
     for name, lines in logs.items():
         (tmp_path / name).write_text("\n".join(lines) + "\n")
-        found[name] = quality._xla(str(tmp_path / name))
+        found[name] = quality._xla(str(tmp_path / name), attempts=[])
     assert found == {"on": True, "off": False, "old": True, "resumed": "partly"}
+    # A run with run_info.json: its records decide, whatever the log says.
+    assert quality._xla(str(tmp_path / "on"), [{"xla": False}, {"xla": False}]) is False
+    assert quality._xla(str(tmp_path / "on"), [{"xla": False}, {"xla": True}]) == "partly"
 
 
 def test_report_says_how_the_steps_were_compiled(tmp_path):
