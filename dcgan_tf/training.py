@@ -78,18 +78,44 @@ def train(config, overwrite=False):
         raise distribute.WorkerLost(_worker_lost_message(config, error)) from None
 
 
+def initial_state(config, restore=True, strategy=None):
+    """A run's state as `train` makes it, for code that calls `loop.run` itself.
+
+    The config is resolved for its dataset; Python, NumPy and TensorFlow are
+    seeded with config.seed; and, with `restore`, the newest checkpoint in
+    config.workdir that restores is loaded, with config's learning rates and the
+    generator average started if it is newly on. The same config and seed give
+    the same state, so what is trained from it repeats.
+
+        cfg, state = training.initial_state(config.preset("dcgan", download=False))
+        history = loop.run(state, cfg, data.load_images(cfg).images, until_step=100)
+
+    Returns:
+        (the resolved Config, a state.TrainState).
+
+    Raises:
+        InputError: checkpoints exist in the workdir and none restores.
+    """
+    config = data.resolve(config)
+    keras.utils.set_random_seed(config.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    if not restore:
+        return config, TrainState.create(config, strategy=strategy)
+    return config, _restore(config, strategy)
+
+
 def _train(config, overwrite, strategy, changes):
     keras.utils.set_random_seed(config.seed)
     image_data, reference = _read_inputs(config, overwrite)
-    # Again: a folder's feature network (--eval_every) may have been trained just now,
-    # and the run's randomness must not depend on whether it was cached.
-    keras.utils.set_random_seed(config.seed)
     is_chief = distribute.is_chief(strategy)
     distribute.wait_for_workers(strategy)  # Every worker has checked the workdir.
     if overwrite:
         run_dir.clear(config)
-    # Restored before config.json is written again: a workdir whose checkpoints all
-    # fail keeps its files exactly as they were.
+    # Seeded again (a folder's feature network for --eval_every may have been trained
+    # just now, and the run's randomness must not depend on whether it was cached),
+    # then restored before config.json is written again: a workdir whose checkpoints
+    # all fail keeps its files exactly as they were.
+    keras.utils.set_random_seed(config.seed)
     state = _restore(config, strategy, changes, is_chief)
     if is_chief:
         run_dir.create(config, image_data)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import config, data, run_dir, training, visualize
+from dcgan_tf import config, data, loop, run_dir, training, visualize
 from dcgan_tf.errors import InputError
 from conftest import read_log, small_config
 from dcgan_tf.state import TrainState
@@ -208,3 +208,22 @@ def test_train_ema_turned_on_when_resuming_starts_at_restored_generator(tiny_npz
         np.testing.assert_allclose(average.numpy(),
                                    decay * old.numpy() + (1 - decay) * new.numpy(),
                                    rtol=1e-4, atol=1e-6, err_msg=average.path)
+
+
+def test_initial_state_is_seeded_and_restores_what_train_left(tiny_npz, tmp_path):
+    cfg = _config(tiny_npz, tmp_path, max_steps=2)
+    images = data.load_images(data.resolve(cfg)).images
+    histories = []
+    for _ in range(2):  # Seeded inside: the same losses both times, whatever ran before.
+        resolved, state = training.initial_state(cfg, restore=False)
+        tf.random.normal([7])  # Randomness used in between does not matter.
+        histories.append(loop.run(state, resolved, images, until_step=2, show_progress=False))
+    np.testing.assert_array_equal(histories[0]["generator_loss"], histories[1]["generator_loss"])
+
+    training.train(cfg)
+    _, restored = training.initial_state(cfg)
+    assert int(restored.step) == 2
+    trained = TrainState.create(data.resolve(cfg))
+    trained.restore(os.path.join(str(tmp_path), "checkpoints", "ckpt-2")).expect_partial()
+    for a, b in zip(restored.generator.weights, trained.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
