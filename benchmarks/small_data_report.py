@@ -118,8 +118,8 @@ def readme_summary(results_dir, figures_dir, rows):
                             f"{json.load(f)['generated']['frechet']['value']:.1f}")
         frechet = [r["metrics"]["frechet"]["value"] for r in runs]
         classes = min(r["metrics"]["coverage"]["classes_covered"] for r in runs)
-        link = os.path.relpath(os.path.join(figures_dir, f"{slug(best)}.png"),
-                               os.path.dirname(os.path.dirname(figures_dir)))
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(figures_dir)))
+        link = os.path.relpath(os.path.join(figures_dir, f"{slug(best)}.png"), repo)  # README
         command = runs[0]["command"].replace("--nodownload ", "").replace(
             " --workdir=WORKDIR", "").replace(f" --seed={runs[0]['seed']}", "")
         parts.append(

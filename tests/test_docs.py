@@ -168,3 +168,19 @@ def test_figures_results_script_makes_its_figures_from_a_run_directory(mnist_npz
         assert (out_dir / figure).read_bytes()[:len(magic)] == magic, figure
     for block in FROM_TRAINED_RUNS["blocks"]:
         assert (out_dir / f"{block}.md").read_text().startswith(("|", "1 steps", "3 steps"))
+
+
+def test_every_relative_link_and_image_in_the_docs_exists():
+    pages = ["README.md", *(os.path.relpath(os.path.join(folder, name), REPO)
+                            for folder, _, names in os.walk(os.path.join(REPO, "docs"))
+                            for name in names if name.endswith(".md"))]
+    broken = []
+    for page in pages:
+        text = _read(REPO, page)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            path = target.split("#")[0]
+            if not path or re.match(r"[a-z]+:", path):
+                continue  # An anchor on the same page, or a web address.
+            if not os.path.exists(os.path.join(REPO, os.path.dirname(page), path)):
+                broken.append(f"{page}: {target}")
+    assert len(pages) > 20 and not broken, broken
