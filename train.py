@@ -58,10 +58,10 @@ def main():
         sys.exit(e.exit_status)
     except training.TrainingDiverged as e:
         logging.error("Training diverged: %s", e)
-        sys.exit(3)
+        sys.exit(cli.DIVERGED_STATUS)
     except distribute.WorkerLost as e:
         logging.error("Training stopped: %s", e)
-        sys.exit(5)
+        sys.exit(cli.WORKER_LOST_STATUS)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,11 @@ import tensorflow as tf
 from keras import layers
 
 from dcgan_tf import chunks, data, readers
-from dcgan_tf.config import EVAL_DATASETS
+from dcgan_tf.config import DATASET_TABLE, EVAL_DATASETS
 from dcgan_tf.errors import InputError
 
 CLASSIFIER_DIR = os.path.join(os.path.dirname(__file__), "assets", "classifiers")
-IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SHAPE = DATASET_TABLE["mnist"].feature_shape  # Fashion-MNIST's too.
 NUM_CLASSES = 10
 FEATURE_DIM = 128
 DATASETS = EVAL_DATASETS
@@ -276,7 +276,7 @@ def extract(feature_net, images, batch_size=500, description="Features"):
 
 
 def _find_fashion_mnist():
-    candidates = (data.FASHION_MNIST_SYSTEM_DIR,
+    candidates = (DATASET_TABLE["fashion_mnist"].system_dir,
                   os.path.join(data.keras_home(), "datasets", "fashion-mnist"))
     for folder in candidates:
         if os.path.isdir(folder) and any(name.startswith("t10k-labels")

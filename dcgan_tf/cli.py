@@ -27,8 +27,12 @@ from absl import logging as absl_logging
 
 from dcgan_tf.errors import InputError
 
+# Exit statuses of the tools, all here (the README lists them): 0 done, 128 + the
+# signal's number after a Ctrl-C (130) or SIGTERM (143) that saved everything.
 INPUT_ERROR_STATUS = 2
+DIVERGED_STATUS = 3  # train.py: a non-finite step under --nan_policy=stop.
 WRITE_ERROR_STATUS = 4
+WORKER_LOST_STATUS = 5  # train.py: another worker of a multi-worker run stopped answering.
 # A disk that fills up or turns read-only mid-run: the run stops, nothing is lost.
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 _WRITE_MESSAGES = ("No space left on device", "Read-only file system", "Disk quota exceeded")

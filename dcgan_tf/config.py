@@ -11,14 +11,45 @@ import json
 from dcgan_tf.errors import InputError
 from dcgan_tf.settings import check, setting
 
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "folder")
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """What the package knows of one --dataset, in one place (no TensorFlow).
+
+    Attributes:
+        image_size, channels: its images as distributed (a folder's: the default).
+        keras_loader: its keras.datasets module, for a download; '' = none.
+        keras_cache: where keras.datasets keeps the download, under
+            ~/.keras/datasets (Keras 3 extracts CIFAR-10 into ...-target/;
+            Keras 2 used cifar-10-batches-py/).
+        system_dir: a Debian package's copy, with labels; '' = none.
+        feature_shape: the image shape of its shipped feature network (the
+            metrics' classifier); () = none shipped.
+    """
+    image_size: int
+    channels: int
+    keras_loader: str = ""
+    keras_cache: tuple = ()
+    system_dir: str = ""
+    feature_shape: tuple = ()
+
+
+DATASET_TABLE = {
+    "mnist": Dataset(28, 1, "mnist", ("mnist.npz",), feature_shape=(28, 28, 1)),
+    "fashion_mnist": Dataset(28, 1, "fashion_mnist", ("fashion-mnist",),
+                             "/usr/share/datasets/fashion-mnist", feature_shape=(28, 28, 1)),
+    "cifar10": Dataset(32, 3, "cifar10", ("cifar-10-batches-py-target", "cifar-10-batches-py")),
+    "folder": Dataset(64, 3),  # Any size: its feature network is trained on the folder.
+}
+DATASETS = tuple(DATASET_TABLE)
 ARCHITECTURES = ("tutorial", "dcgan_paper")  # See dcgan_tf.models.
 UPSAMPLE_MODES = ("transpose", "resize")
 NAN_POLICIES = ("stop", "skip")
 LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
-EVAL_DATASETS = ("mnist", "fashion_mnist")  # Those with a shipped feature network.
+EVAL_DATASETS = tuple(name for name, known in DATASET_TABLE.items() if known.feature_shape)
 FEATURE_KINDS = ("classifier", "random")  # Of a folder's feature network; folder_measure.py.
 AUGMENTATIONS = ("color", "translation", "cutout")  # See dcgan_tf.augment.
 EXPORT_FORMATS = ("saved_model", "litert", "onnx")  # See dcgan_tf.export.

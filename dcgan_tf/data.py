@@ -20,21 +20,13 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import readers
+from dcgan_tf.config import DATASET_TABLE
 from dcgan_tf.readers import DataError
 
 logger = logging.getLogger(__name__)
 
-# (image_size, channels) of each dataset as distributed.
-NATIVE_SHAPES = {"mnist": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3),
-                 "folder": (64, 3)}
-FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 DOWNLOAD_HOST = "storage.googleapis.com"  # Where keras.datasets downloads from.
 BUNDLED_MNIST_DIR = os.path.join(os.path.dirname(__file__), "assets", "mnist_sample")
-_KERAS_LOADERS = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "cifar10": "cifar10"}
-# Where keras.datasets keeps each download, relative to ~/.keras/datasets. Keras 3
-# extracts CIFAR-10 into cifar-10-batches-py-target/; Keras 2 used cifar-10-batches-py/.
-_KERAS_CACHE = {"mnist": ("mnist.npz",), "fashion_mnist": ("fashion-mnist",),
-                "cifar10": ("cifar-10-batches-py-target", "cifar-10-batches-py")}
 # Images resized per call in convert_images: bounds the float32 copy tf.image.resize makes.
 _RESIZE_CHUNK = 4096
 
@@ -63,7 +55,8 @@ class ImageData:
 
 def resolve(config):
     """Fills in the settings left to the dataset: image size, channels, workdir."""
-    size, channels = NATIVE_SHAPES[config.dataset]
+    known = DATASET_TABLE[config.dataset]
+    size, channels = known.image_size, known.channels
     return dataclasses.replace(
         config,
         image_size=config.image_size or size,
@@ -104,9 +97,10 @@ def load_images(config):
 def _load_named_dataset(config):
     if config.data_dir:
         return read_local_copy(config.data_dir)
-    if config.dataset == "fashion_mnist" and _has_idx_images(FASHION_MNIST_SYSTEM_DIR):
-        return read_local_copy(FASHION_MNIST_SYSTEM_DIR)
-    for name in _KERAS_CACHE[config.dataset]:
+    known = DATASET_TABLE[config.dataset]
+    if known.system_dir and _has_idx_images(known.system_dir):
+        return read_local_copy(known.system_dir)
+    for name in known.keras_cache:
         cached = os.path.join(keras_home(), "datasets", name)
         if os.path.exists(cached):
             return read_local_copy(cached)
@@ -114,7 +108,7 @@ def _load_named_dataset(config):
     if config.download and not network_reachable():
         failure = f"no network: {DOWNLOAD_HOST} cannot be reached"
     elif config.download:
-        loader = getattr(tf.keras.datasets, _KERAS_LOADERS[config.dataset])
+        loader = getattr(tf.keras.datasets, known.keras_loader)
         try:
             (images, _), _ = loader.load_data()
             return ImageData(_with_channel_axis(images), f"keras.datasets.{config.dataset}")

@@ -212,14 +212,15 @@ def run(config):
     if loaded:
         image_shape = loaded.image_shape
     else:
-        image_shape = ((28, 28, 1) if dataset in classifiers.DATASETS
+        image_shape = (classifiers.IMAGE_SHAPE if dataset in classifiers.DATASETS
                        else (config.image_size, config.image_size, 3))
     if dataset != "folder":
         classifiers.check_dataset(dataset)
         if image_shape != classifiers.IMAGE_SHAPE:
             raise InputError(
                 f"--model={config.model}: makes {'x'.join(map(str, image_shape))} images; "
-                f"the {dataset} feature network takes 28x28x1 only.")
+                f"the {dataset} feature network takes "
+                f"{'x'.join(map(str, classifiers.IMAGE_SHAPE))} only.")
     elif not data_dir:
         raise InputError("--dataset=folder: pass --data_dir, the folder the generator "
                          "trained on.")

@@ -33,10 +33,12 @@ def check_supported(config):
     """
     if not config.eval_every or config.dataset == "folder":
         return
-    if config.dataset not in classifiers.DATASETS or config.image_shape != (28, 28, 1):
+    if (config.dataset not in classifiers.DATASETS
+            or config.image_shape != classifiers.IMAGE_SHAPE):
         raise InputError(
             f"--eval_every needs a feature network, which exists for "
-            f"{' and '.join(classifiers.DATASETS)} at 28x28x1 and for --dataset=folder; this "
+            f"{' and '.join(classifiers.DATASETS)} at "
+            f"{'x'.join(map(str, classifiers.IMAGE_SHAPE))} and for --dataset=folder; this "
             f"run is {config.dataset} at {'x'.join(map(str, config.image_shape))}. "
             "Leave --eval_every at 0.")
 

@@ -14,7 +14,7 @@ from dcgan_tf.errors import InputError
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Measured: 0.9850 (MNIST, 2,000 held out) and 0.8966 (Fashion-MNIST, 10,000).
 MIN_ACCURACY = {"mnist": 0.98, "fashion_mnist": 0.89}
-HAS_FASHION_MNIST = os.path.isdir(data.FASHION_MNIST_SYSTEM_DIR)
+HAS_FASHION_MNIST = os.path.isdir(data.DATASET_TABLE["fashion_mnist"].system_dir)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ No test touches the network or the machine's own datasets: downloads are off, an
 the Fashion-MNIST system folder and Keras' cache point into tmp_path.
 """
 
+import dataclasses
 import logging
 import os
 import pathlib
@@ -32,7 +33,8 @@ def isolated_sources(tmp_path, monkeypatch):
     """
     fashion_dir = tmp_path / "system" / "fashion-mnist"
     keras_home = tmp_path / "keras_home"
-    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", str(fashion_dir))
+    monkeypatch.setitem(data.DATASET_TABLE, "fashion_mnist", dataclasses.replace(
+        data.DATASET_TABLE["fashion_mnist"], system_dir=str(fashion_dir)))
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     return fashion_dir, keras_home
 
