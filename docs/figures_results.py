@@ -38,7 +38,7 @@ from dcgan_tf import classifiers, export, sampling, spectrum, visualize  # noqa:
 from figures_common import fill_pages, markdown_table, save_figure  # noqa: E402
 
 DOCS_DIR = os.path.dirname(os.path.abspath(__file__))
-flags.DEFINE_string("main_run", "", "A 50-epoch run of the main job (with --eval_every).")
+flags.DEFINE_string("main_run", "", "A 50-epoch run of the default command (with --eval_every).")
 flags.DEFINE_string("collapse_run", "", "A run that covers few classes, to set beside it.")
 flags.DEFINE_string("collapse_label", "", "How the collapse run was made, for the figure.")
 flags.DEFINE_string("collapse_reference", "", "The run to set beside it (same epochs, the "
