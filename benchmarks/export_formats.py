@@ -81,6 +81,7 @@ def _browser_rate(root, batch, chromium):
         browser.kill()
         browser.wait()
         server.shutdown()
+        server.server_close()
     return posted.get("images_per_second")
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import json
 
 from dcgan_tf.errors import InputError
-from dcgan_tf.settings import check, setting
+from dcgan_tf.settings import check, normalize, setting
 
 
 
@@ -215,6 +215,7 @@ class Config:
                                    "than each replica's share (with several replicas).")
 
     def __post_init__(self):
+        normalize(self)  # init_stddev=0 means None (Keras' initializer), as its flag does.
         check(self)  # Each field's declared choices and bounds.
         if self.jit_compile is True and self.strategy != "default":
             raise InputError(f"--jit_compile works with --strategy=default only, not "

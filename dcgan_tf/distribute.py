@@ -115,18 +115,21 @@ PEER_ERRORS = (tf.errors.UnavailableError,)
 class AgreedStop:
     """Ctrl-C or SIGTERM on any worker stops every worker at the same step.
 
-    Called after each call of the compiled loop (`loop.run`'s `should_stop`):
-    each worker adds whether it received a signal, and all of them see the sum,
-    so they stop, save and raise at one step. One process (no strategy, or
-    MirroredStrategy) just reads its own StopRequest.
+    Called after each call of the compiled loop (`loop.run`'s `should_stop`);
+    every `every` calls each worker adds whether it received a signal, and all
+    of them see the sum, so they stop, save and raise at one step. (Agreeing
+    waits for every worker's device, so it is not done after every call.) One
+    process (no strategy, or MirroredStrategy) just reads its own StopRequest.
 
     Attributes:
         signal_number: the signal that stopped the run, on every worker (the
             one that received it, then SIGINT before SIGTERM); None if none did.
     """
 
-    def __init__(self, strategy, stop_request):
+    def __init__(self, strategy, stop_request, every=10):
         self._stop_request = stop_request
+        self._every = every
+        self._calls = 0
         self._agreed = None
         self._reduce = None
         if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -137,7 +140,8 @@ class AgreedStop:
     def __call__(self):
         if self._reduce is None:
             return self._stop_request.requested
-        if self._agreed is None:
+        self._calls += 1
+        if self._agreed is None and self._calls % self._every == 0:
             local = self._stop_request.signal_number
             received = tf.constant([float(local == number) for number in _SIGNALS])
             totals = self._reduce(received).numpy()

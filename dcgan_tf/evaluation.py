@@ -23,6 +23,7 @@ import numpy as np
 from dcgan_tf import classifiers, export, files, folder_measure, metrics, sampling
 from dcgan_tf.errors import InputError
 from dcgan_tf.tool_settings import MIN_SAMPLES
+from dcgan_tf.tool_settings import EvalConfig  # noqa: F401  Also importable from here.
 
 logger = logging.getLogger(__name__)
 

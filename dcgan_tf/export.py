@@ -92,9 +92,9 @@ def export_generator_formats(saved_model, formats, noise_dim, folder=None):
     """Converts the generator SavedModel at `saved_model` into each of `formats`
     (but saved_model), in `folder` (None: beside it), and checks each against it.
 
-    A format that fails to convert or to match is left out (any older file of
-    it removed, so no file disagrees with generator/) and named in a warning;
-    the SavedModel and the run are never affected.
+    A format that fails to convert or to match is left out and named in a
+    warning; the SavedModel and the run are never affected. Any older file of a
+    format not written now is removed, so no file disagrees with generator/.
 
     Returns:
         dict format -> the largest difference measured, for those written.
@@ -118,6 +118,9 @@ def export_generator_formats(saved_model, formats, noise_dim, folder=None):
             logger.warning("No %s: %s export failed (%s). The SavedModel %s is complete.",
                            FILE_NAMES[name], name, str(e).strip().splitlines()[0][:300]
                            if str(e).strip() else type(e).__name__, saved_model)
+    for name, file_name in FILE_NAMES.items():  # An older export of a format not made now.
+        if name not in written:
+            files.remove(os.path.join(folder, file_name))
     return written
 
 
@@ -134,7 +137,7 @@ def max_difference(saved_model, converted, noise_dim, batch=4):
 def load_runner(path):
     """A function noise [B, noise_dim] -> images [B, H, W, C] (NumPy, float32)
     running the .tflite or .onnx file at `path`, and its noise_dim."""
-    if _sniff(path) == "onnx":
+    if _format(path) == "onnx":
         import onnxruntime
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         source = session.get_inputs()[0]
@@ -156,8 +159,11 @@ def load_runner(path):
     return run, int(source["shape_signature"][-1])
 
 
-def _sniff(path):
-    """'litert' for a flat buffer (its identifier 'TFL3' at bytes 4-8), else 'onnx'."""
+def _format(path):
+    """'litert' or 'onnx', by the file's extension; for another name, 'litert' when
+    the file is a flat buffer (its identifier 'TFL3' at bytes 4-8)."""
+    if path.endswith((".onnx", ".tflite")):
+        return "onnx" if path.endswith(".onnx") else "litert"
     with open(path, "rb") as f:
         return "litert" if f.read(8)[4:8] == b"TFL3" else "onnx"
 

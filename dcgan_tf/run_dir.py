@@ -319,8 +319,10 @@ def create(config, image_data=None):
 def add_run_info(config, attempt):
     """Appends one call of train() to run_info.json: a list of dicts, one per
     call (a resumed run has several), each with its start and end step, wall
-    seconds, device, XLA, precision and library versions. Benchmarks read it
-    instead of the log. An unreadable file is started again."""
+    seconds from the first step to the end of the export, how it ended
+    ('finished', 'SIGINT', 'SIGTERM', 'diverged or failed'), device, XLA,
+    precision and library versions. Benchmarks read it instead of the log. An
+    unreadable file is started again."""
     try:
         with open(path(config, "run_info.json"), encoding="utf-8") as f:
             attempts = json.load(f)["attempts"]

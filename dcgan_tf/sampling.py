@@ -21,6 +21,7 @@ import numpy as np
 from dcgan_tf import chunks, export, files, visualize
 from dcgan_tf.errors import InputError
 from dcgan_tf.tool_settings import SAMPLE_FORMATS, WALK_FORMATS
+from dcgan_tf.tool_settings import SamplingConfig  # noqa: F401  Also importable from here.
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -99,7 +100,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _stop(number, frame):
+    raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does, removing its folder.
+
+
 def main():
+    signal.signal(signal.SIGTERM, _stop)
     with tempfile.TemporaryDirectory(prefix="dcgan_tf_web-") as root:
         cli.import_tensorflow()
         noise_dim, image_shape = prepare(FLAGS.model, FLAGS.web_dir, root)

@@ -79,7 +79,18 @@ def check(instance):
         else:
             problem = _outside(value, spec)
             if problem:
-                raise InputError(f"--{field.name} must be {problem}, got {value}.")
+                unset = f", or {spec.none_flag} for none" if spec.none_flag is not None else ""
+                raise InputError(f"--{field.name} must be {problem}{unset}, got {value}.")
+
+
+def normalize(instance):
+    """Sets each field holding its declared none_flag (0 for init_stddev) to None,
+    as the flag means; call it first in a frozen dataclass's __post_init__."""
+    for field, spec in declared(type(instance)):
+        value = getattr(instance, field.name)
+        if (spec.none_flag is not None and not isinstance(value, bool)
+                and value == spec.none_flag):
+            object.__setattr__(instance, field.name, None)
 
 
 def kind(field):

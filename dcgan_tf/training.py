@@ -94,14 +94,19 @@ def initial_state(config, restore=True, strategy=None):
         (the resolved Config, a state.TrainState).
 
     Raises:
-        InputError: checkpoints exist in the workdir and none restores.
+        InputError: the workdir holds a run made with other settings that shape
+            the networks or the data (the message names them), or checkpoints
+            exist there and none restores.
     """
     config = data.resolve(config)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or tf.distribute.get_strategy()
     if not restore:
         return config, TrainState.create(config, strategy=strategy)
-    return config, _restore(config, strategy)
+    differences, changes = run_dir.compare(config)
+    if differences:
+        raise run_dir.mismatch_error(config, differences)
+    return config, _restore(config, strategy, changes, is_chief=False)
 
 
 def _train(config, overwrite, strategy, changes):
@@ -135,24 +140,34 @@ def _train(config, overwrite, strategy, changes):
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
     began = time.monotonic()
-    with StopRequest() as stop_request:
-        stop = distribute.AgreedStop(strategy, stop_request)
-        try:
-            _run(state, config, image_data.images, target_step, recorder, stop, strategy)
-            recorder.save(state, with_frame=True)
-        finally:
-            recorder.close()
-        # Inside the deferred-signal block: a Ctrl-C during the export lets it finish.
-        _export(config, state, is_chief)
+    ending = "diverged or failed"  # Unless the block below finishes.
+    try:
+        with StopRequest() as stop_request:
+            stop = distribute.AgreedStop(strategy, stop_request,
+                                         every=loop.PROGRESS_UPDATE_STEPS)
+            try:
+                _run(state, config, image_data.images, target_step, recorder, stop, strategy)
+                recorder.save(state, with_frame=True)
+            finally:
+                recorder.close()
+            # Inside the deferred-signal block: a Ctrl-C during the export lets it finish.
+            _export(config, state, is_chief)
+        ending = (signal.Signals(stop.signal_number).name if stop.signal_number
+                  else "finished")
+    finally:
+        if is_chief:
+            try:
+                run_dir.add_run_info(config, dict(
+                    start_step=start_step, step=int(state.step),
+                    seconds=round(time.monotonic() - began, 1), ending=ending,
+                    device=_device_name(strategy, config.strategy), xla=loop.uses_xla(config),
+                    precision=config.precision, strategy=config.strategy,
+                    replicas=strategy.num_replicas_in_sync, images=len(image_data.images),
+                    versions=_versions()))
+            except OSError:
+                if ending == "finished":
+                    raise  # A full disk: reported like any other write (exit 4).
     seconds = time.monotonic() - began
-    if is_chief:
-        run_dir.add_run_info(config, dict(
-            start_step=start_step, step=int(state.step), seconds=round(seconds, 1),
-            interrupted_by=stop.signal_number and signal.Signals(stop.signal_number).name,
-            device=_device_name(strategy, config.strategy), xla=loop.uses_xla(config),
-            precision=config.precision, strategy=config.strategy,
-            replicas=strategy.num_replicas_in_sync, images=len(image_data.images),
-            versions=_versions()))
     if stop.signal_number:
         raise TrainingInterrupted(stop.signal_number, int(state.step),
                                   elsewhere=not stop_request.requested)

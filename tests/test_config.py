@@ -86,7 +86,6 @@ def test_preset_unknown_name_raises_input_error_naming_it():
     (dict(learning_rate=math.nan), "--learning_rate"),
     (dict(beta_1=1.0), "--beta_1"),
     (dict(beta_1=-0.1), "--beta_1"),
-    (dict(init_stddev=0.0), "--init_stddev"),
     (dict(init_stddev=-0.02), "--init_stddev"),
     (dict(leaky_relu_slope=-0.2), "--leaky_relu_slope"),
     (dict(dropout_rate=1.0), "dropout_rate"),
@@ -187,3 +186,8 @@ def test_config_from_json_non_object_raises_input_error():
 def test_config_values_past_their_upper_bound_are_refused_naming_the_flag(name, value):
     with pytest.raises(InputError, match=f"--{name} must be at most"):
         Config(**{name: value})
+
+
+def test_init_stddev_zero_means_kerass_initializer_as_on_the_command_line():
+    assert Config(init_stddev=0).init_stddev is None
+    assert Config.from_json(Config(init_stddev=0.0).to_json()).init_stddev is None

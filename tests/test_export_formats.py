@@ -102,3 +102,15 @@ def test_a_damaged_converted_file_is_an_input_error_naming_it(tmp_path, name):
         pytest.skip("onnxruntime not installed")
     with pytest.raises(InputError, match=f"--model={path}: cannot load it"):
         export.load_generator(str(path))
+
+
+def test_an_export_without_a_format_removes_that_formats_older_file(tmp_path):
+    saved_model, cfg = _untrained(tmp_path, image_size=28, channels=1, noise_dim=8)
+    export.export_generator_formats(saved_model, FORMATS, cfg.noise_dim)
+    assert (tmp_path / "generator.tflite").exists()
+
+    written = export.export_generator_formats(saved_model, ("saved_model",), cfg.noise_dim)
+
+    assert written == {}  # No file beside generator/ may hold other weights than it.
+    assert not (tmp_path / "generator.tflite").exists()
+    assert not (tmp_path / "generator.onnx").exists()

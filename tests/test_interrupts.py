@@ -67,7 +67,7 @@ def test_train_cli_signal_saves_current_step_and_exits_with_convention(
     for name in ("progress.gif", "losses.png", "generator/saved_model.pb"):
         assert (workdir / name).exists(), name
     attempt, = json.loads((workdir / "run_info.json").read_text())["attempts"]
-    assert (attempt["step"], attempt["interrupted_by"]) == (step, signal_number.name)
+    assert (attempt["step"], attempt["ending"]) == (step, signal_number.name)
 
 
 @pytest.mark.parametrize("spelling", ["--overwrite", "-overwrite", "--overwrite=true",

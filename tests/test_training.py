@@ -88,7 +88,7 @@ def test_train_rerun_resumes_at_stored_step_without_repeating_steps(tiny_npz, tm
     assert [int(row["step"]) for row in _losses(tmp_path)] == list(range(1, 10))
     attempts = run_dir.read_run_info(str(tmp_path))  # One record per call, for benchmarks.
     assert [(a["start_step"], a["step"]) for a in attempts] == [(0, 4), (4, 9)]
-    assert attempts[-1]["xla"] is False and attempts[-1]["interrupted_by"] is None
+    assert attempts[-1]["xla"] is False and attempts[-1]["ending"] == "finished"
     assert attempts[-1]["versions"]["tensorflow"] == tf.__version__
     assert attempts[-1]["seconds"] > 0 and "CPU" in attempts[-1]["device"]
 

@@ -24,9 +24,11 @@ needs_browser = pytest.mark.skipif(
     reason="needs Debian's chromium, pip install '.[onnx]' and npm ci --prefix web")
 
 
-def _serve(*flags):
+def _serve(*flags, tmp=None):
+    environment = {**os.environ, **({"TMPDIR": str(tmp)} if tmp else {})}
     return subprocess.Popen([sys.executable, "-m", "dcgan_tf.serve_web", "--port=0", *flags],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=environment)
 
 
 @needs_browser
@@ -37,7 +39,9 @@ def test_page_draws_the_generators_images_in_chromium(tmp_path):
     generator.set_weights([w + 0.05 * rng.standard_normal(w.shape).astype(w.dtype)
                            for w in generator.get_weights()])
     export.export_model(generator, str(run / "generator"))
-    server = _serve(f"--model={run}")
+    served = tmp_path / "tmp"  # Where the server keeps the page and the model.
+    served.mkdir()
+    server = _serve(f"--model={run}", tmp=served)
     try:
         first = server.stdout.readline()  # Blocks until it serves, or exits.
         url = re.search(r"http://127\.0\.0\.1:\d+/", first + server.stdout.readline())
@@ -49,6 +53,7 @@ def test_page_draws_the_generators_images_in_chromium(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+    assert not list(served.glob("dcgan_tf_web-*"))  # SIGTERM removed the server's folder.
     assert 'data-ready="yes"' in page, page[-2000:]
     assert "4 samples, 28x28x1" in page
     shown = json.loads(html.unescape(re.search(r'<pre id="check">(.*?)</pre>', page).group(1)))
