@@ -31,9 +31,9 @@ for spec in config_flags.flag_specs():
         flags.DEFINE_enum(spec.name, None, [str(c) for c in spec.choices], text)
     else:
         getattr(flags, f"DEFINE_{spec.kind}")(spec.name, None, text)
-flags.DEFINE_enum("preset", "dcgan", list(config_lib.PRESETS), " ".join(
+flags.DEFINE_enum("preset", None, list(config_lib.PRESETS), " ".join(
     f"'{name}': {source}" for name, source in config_lib.PRESET_SOURCES.items())
-    + " Flags override it.")
+    + " Flags override it. Default: colour with --dataset=folder, else dcgan.")
 flags.DEFINE_bool("overwrite", False, "Discard the run already in --workdir (its checkpoints, "
                   "samples, logs and generator) and start from step 0.")
 

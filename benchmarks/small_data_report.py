@@ -2,6 +2,7 @@
 
 import glob
 import json
+import re
 import os
 import statistics
 
@@ -120,7 +121,9 @@ def readme_summary(results_dir, figures_dir, rows):
         classes = min(r["metrics"]["coverage"]["classes_covered"] for r in runs)
         repo = os.path.dirname(os.path.dirname(os.path.dirname(figures_dir)))
         link = os.path.relpath(os.path.join(figures_dir, f"{slug(best)}.png"), repo)  # README
-        command = runs[0]["command"].replace("--nodownload ", "").replace(
+        # The emoji folder as the README's get_emoji.py command writes it, wherever it ran.
+        command = re.sub(r"--data_dir=\S*/(data/emoji/)", r"--data_dir=\1", runs[0]["command"])
+        command = command.replace("--nodownload ", "").replace(
             " --workdir=WORKDIR", "").replace(f" --seed={runs[0]['seed']}", "")
         parts.append(
             f"**{group[5:]}x{group[5:]}**: `{command}` ({runs[0]['steps']:,} steps) took "

@@ -267,12 +267,20 @@ PYTORCH = dict(architecture="dcgan_paper", batch_size=64, upsample="transpose", 
                learning_rate=2e-4, discriminator_learning_rate=None, beta_1=0.5,
                init_stddev=0.02, leaky_relu_slope=0.2, dropout_rate=0.0,
                loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
+# For a few thousand colour images of your own (--dataset=folder's default): PyTorch's
+# recipe at half width, 32 filters in G's last block and D's first instead of 64. At
+# 64x64 on a CPU it takes about a quarter of the arithmetic per step, so several times
+# the steps in the same time: on 3,786 emoji it scored 21.6 and 41.0 (two seeds) against
+# 150.6 at full width (docs/results.md).
+COLOUR = dict(PYTORCH, generator_filters=32, discriminator_filters=32)
 PRESET_SOURCES = {
     "dcgan": "The defaults: the tutorial's networks with resize-convolution upsampling and "
              "Dropout 0.1, the DCGAN paper's optimizer and init, batch 32, exporting a moving "
              "average of the generator (docs/results.md shows the evidence).",
     "tutorial": "TensorFlow's DCGAN tutorial, exactly.",
     "pytorch": "PyTorch's DCGAN example: the paper's architecture, batch 64.",
+    "colour": "The default for --dataset=folder: PyTorch's recipe at half width (32 filters "
+              "in G and D), the best measured on a few thousand 64x64 colour images.",
 }
 
 
@@ -293,7 +301,19 @@ def pytorch_preset(**overrides):
     return dataclasses.replace(Config(), **{**PYTORCH, **overrides})
 
 
-PRESETS = {"dcgan": dcgan_preset, "tutorial": tutorial_preset, "pytorch": pytorch_preset}
+def colour_preset(**overrides):
+    """PyTorch's recipe with 32 filters in G and D (COLOUR): --dataset=folder's default."""
+    return dataclasses.replace(Config(), **{**COLOUR, **overrides})
+
+
+PRESETS = {"dcgan": dcgan_preset, "tutorial": tutorial_preset, "pytorch": pytorch_preset,
+           "colour": colour_preset}
+
+
+def default_preset(dataset):
+    """The preset a run gets without --preset: 'colour' for an image folder, else
+    'dcgan' (the settings measured on MNIST)."""
+    return "colour" if dataset == "folder" else "dcgan"
 
 
 def preset(name, **overrides):

@@ -9,7 +9,7 @@ library cannot drift apart. (No absl here: train.py defines the flags.)
 import dataclasses
 
 from dcgan_tf import settings
-from dcgan_tf.config import PRESETS, Config, preset
+from dcgan_tf.config import PRESETS, Config, default_preset, preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +54,11 @@ def from_flag_values(preset_name, values):
     """The Config for train.py's flags: the preset, with every flag that was set.
 
     Args:
-        preset_name: one of PRESETS.
+        preset_name: one of PRESETS; None = the dataset's (config.default_preset).
         values: flag name -> value, None for a flag left unset.
     """
     fields = {field.name: field for field in dataclasses.fields(Config)}
+    preset_name = preset_name or default_preset(values.get("dataset") or Config().dataset)
     return preset(preset_name, **{name: settings.field_value(fields[name], value)
                                   for name, value in values.items() if value is not None})
 

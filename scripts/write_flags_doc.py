@@ -18,7 +18,8 @@ HEADER = """# train.py flags
 
 Every flag is a field of `dcgan_tf.config.Config`, with this text as its help
 (`python train.py --help` prints the same). Unset flags take the value of
-`--preset` (`dcgan` by default; the others where they differ are in brackets):
+`--preset` (`colour` by default with `--dataset=folder`, else `dcgan`; the others where they
+differ are in brackets):
 
 {presets}
 

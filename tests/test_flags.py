@@ -61,3 +61,13 @@ def test_pytorch_preset_is_the_pytorch_notebook_recipe():
 def test_bad_preset_name_is_an_input_error():
     with pytest.raises(config.InputError, match="--preset='nope'"):
         config.preset("nope")
+
+
+def test_an_image_folder_gets_the_colour_preset_unless_another_is_chosen():
+    folder = config_flags.from_flag_values(None, {"dataset": "folder", "data_dir": "photos"})
+    assert folder == config.colour_preset(dataset="folder", data_dir="photos")
+    assert (folder.architecture, folder.generator_filters, folder.discriminator_filters) == (
+        "dcgan_paper", 32, 32)
+    assert config_flags.from_flag_values(None, {"dataset": None}) == config.dcgan_preset()
+    chosen = config_flags.from_flag_values("dcgan", {"dataset": "folder", "data_dir": "x"})
+    assert chosen.architecture == "tutorial"
