@@ -43,7 +43,7 @@ def test_default_generator_has_the_tutorials_shapes_with_resize_convolutions():
     kinds = [layer.__class__.__name__ for layer in generator.layers]
     spatial = [layer.output.shape[1:] for layer in generator.layers
                if layer.__class__.__name__ == "Conv2D"]
-    assert "Conv2DTranspose" not in kinds and kinds.count("UpSampling2D") == 2
+    assert "Conv2DTranspose" not in kinds and kinds.count("NearestUpSampling2D") == 2
     assert spatial == [(7, 7, 128), (14, 14, 64), (28, 28, 1)]
 
 
@@ -66,7 +66,7 @@ def test_generator_resize_mode_uses_nearest_upsampling_and_no_transposed_convs()
     kinds = [layer.__class__.__name__
              for layer in models.build_generator(_config(32, 3, upsample="resize")).layers]
     assert "Conv2DTranspose" not in kinds
-    assert kinds.count("UpSampling2D") == 3
+    assert kinds.count("NearestUpSampling2D") == 3
 
 
 def test_dcgan_preset_initialises_kernels_from_normal_0_002():
