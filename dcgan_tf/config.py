@@ -271,7 +271,7 @@ PYTORCH = dict(architecture="dcgan_paper", batch_size=64, upsample="transpose", 
 # recipe at half width, 32 filters in G's last block and D's first instead of 64. At
 # 64x64 on a CPU it takes about a quarter of the arithmetic per step, so several times
 # the steps in the same time: on 3,786 emoji it scored 21.6 and 41.0 (two seeds) against
-# 150.6 at full width (docs/results.md).
+# 150.6 and 145.7 at full width (docs/results.md).
 COLOUR = dict(PYTORCH, generator_filters=32, discriminator_filters=32)
 PRESET_SOURCES = {
     "dcgan": "The defaults: the tutorial's networks with resize-convolution upsampling and "
