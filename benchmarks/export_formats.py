@@ -54,17 +54,13 @@ def _browser_rate(root, batch, chromium):
     """onnxruntime-web's images per second in headless Chromium, posted back by the page."""
     posted = {}
 
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                          ".wasm": "application/wasm", ".mjs": "text/javascript"}
+    from dcgan_tf import serve_web
 
+    class Handler(serve_web.QuietHandler):  # serve_web's, and the page's result back.
         def do_POST(self):
             posted.update(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()
-
-        def log_message(self, *args):
-            pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
                                              functools.partial(Handler, directory=root))

@@ -17,11 +17,11 @@ are per replica unless --sync_batchnorm).
 
 import json
 import os
-import signal
 
 import tensorflow as tf
 
 from dcgan_tf.errors import InputError
+from dcgan_tf.interrupts import HANDLED_SIGNALS
 
 
 def create_strategy(name):
@@ -143,18 +143,16 @@ class AgreedStop:
         self._calls += 1
         if self._agreed is None and self._calls % self._every == 0:
             local = self._stop_request.signal_number
-            received = tf.constant([float(local == number) for number in _SIGNALS])
+            received = tf.constant([float(local == number) for number in HANDLED_SIGNALS])
             totals = self._reduce(received).numpy()
             if totals.any():
-                self._agreed = _SIGNALS[int(totals.nonzero()[0][0])]
+                self._agreed = HANDLED_SIGNALS[int(totals.nonzero()[0][0])]
         return self._agreed is not None
 
     @property
     def signal_number(self):
         return self._stop_request.signal_number or self._agreed
 
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def distribute(strategy, dataset):

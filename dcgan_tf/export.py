@@ -79,8 +79,9 @@ def chosen_formats(text):
     Raises:
         InputError: a named format is not installed (ONNX without the extra).
     """
-    names = export_format_names(text) or installed_formats()
-    missing = [name for name in names if name not in installed_formats()]
+    installed = installed_formats()
+    names = export_format_names(text) or installed
+    missing = [name for name in names if name not in installed]
     if missing:
         raise InputError(f"--export_formats={text}: {', '.join(missing)} needs "
                          f"{', '.join(ONNX_MODULES)}; install them with `pip install "
@@ -101,14 +102,17 @@ def export_generator_formats(saved_model, formats, noise_dim, folder=None):
     """
     written = {}
     folder = folder or os.path.dirname(os.path.abspath(saved_model))
+    loaded = tf.saved_model.load(saved_model)  # Kept: `serve` holds its variables weakly.
+    noise = np.random.default_rng(0).standard_normal((4, noise_dim)).astype(np.float32)
+    reference = np.asarray(loaded.serve(noise))
     for name in formats:
         if name == "saved_model":
             continue
         path = os.path.join(folder, FILE_NAMES[name])
         try:  # The converters' C++ log lines (grappler, LiteRT's delegate) hidden.
             with files.atomic_path(path) as temporary, cli.native_start_up_hidden():
-                _CONVERTERS[name](saved_model, temporary, noise_dim)
-                difference = max_difference(saved_model, temporary, noise_dim)
+                _CONVERTERS[name](saved_model, loaded, temporary, noise_dim)
+                difference = max_difference(temporary, noise, reference)
                 if not difference <= MAX_DIFFERENCE:
                     raise ValueError(f"its images differ from the SavedModel's by up to "
                                      f"{difference:.2g} (allowed: {MAX_DIFFERENCE:g})")
@@ -124,20 +128,18 @@ def export_generator_formats(saved_model, formats, noise_dim, folder=None):
     return written
 
 
-def max_difference(saved_model, converted, noise_dim, batch=4):
-    """The largest absolute difference between the images of the SavedModel and
-    of the converted file `converted`, on the same seeded noise."""
-    noise = np.random.default_rng(0).standard_normal((batch, noise_dim)).astype(np.float32)
-    loaded = tf.saved_model.load(saved_model)  # Kept: `serve` holds its variables weakly.
-    reference = np.asarray(loaded.serve(noise))
+def max_difference(converted, noise, reference):
+    """The largest absolute difference between the images the converted file
+    draws from `noise` and `reference`, the SavedModel's images of it."""
     run, _ = load_runner(converted)
     return float(np.abs(run(noise) - reference).max())
 
 
 def load_runner(path):
     """A function noise [B, noise_dim] -> images [B, H, W, C] (NumPy, float32)
-    running the .tflite or .onnx file at `path`, and its noise_dim."""
-    if _format(path) == "onnx":
+    running the .tflite or .onnx file at `path` (the extension decides), and its
+    noise_dim."""
+    if path.endswith(".onnx"):
         import onnxruntime
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         source = session.get_inputs()[0]
@@ -159,24 +161,14 @@ def load_runner(path):
     return run, int(source["shape_signature"][-1])
 
 
-def _format(path):
-    """'litert' or 'onnx', by the file's extension; for another name, 'litert' when
-    the file is a flat buffer (its identifier 'TFL3' at bytes 4-8)."""
-    if path.endswith((".onnx", ".tflite")):
-        return "onnx" if path.endswith(".onnx") else "litert"
-    with open(path, "rb") as f:
-        return "litert" if f.read(8)[4:8] == b"TFL3" else "onnx"
-
-
-def _to_litert(saved_model, path, noise_dim):
+def _to_litert(saved_model, loaded, path, noise_dim):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=["serve"])
     with _without_info_logs("tensorflow"), open(path, "wb") as f:
         f.write(converter.convert())
 
 
-def _to_onnx(saved_model, path, noise_dim):
+def _to_onnx(saved_model, loaded, path, noise_dim):
     import tf2onnx
-    loaded = tf.saved_model.load(saved_model)  # Kept: `serve` holds its variables weakly.
     with _without_info_logs("tf2onnx"):
         tf2onnx.convert.from_function(
             loaded.serve, input_signature=[tf.TensorSpec([None, noise_dim], tf.float32, name="noise")],

@@ -323,11 +323,7 @@ def add_run_info(config, attempt):
     ('finished', 'SIGINT', 'SIGTERM', 'diverged or failed'), device, XLA,
     precision and library versions. Benchmarks read it instead of the log. An
     unreadable file is started again."""
-    try:
-        with open(path(config, "run_info.json"), encoding="utf-8") as f:
-            attempts = json.load(f)["attempts"]
-    except (OSError, ValueError, KeyError, TypeError):
-        attempts = []
+    attempts = read_run_info(config.workdir)
     files.write_text(path(config, "run_info.json"),
                      json.dumps(dict(attempts=[*attempts, attempt]), indent=1) + "\n")
 

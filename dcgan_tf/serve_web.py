@@ -91,7 +91,9 @@ def prepare(model, web_dir, root):
     return loaded.noise_dim, loaded.image_shape
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder with the types the page needs (WASM, modules), without a log
+    line per file."""
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript",
                       ".onnx": "application/octet-stream"}
@@ -109,7 +111,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dcgan_tf_web-") as root:
         cli.import_tensorflow()
         noise_dim, image_shape = prepare(FLAGS.model, FLAGS.web_dir, root)
-        handler = functools.partial(_QuietHandler, directory=root)
+        handler = functools.partial(QuietHandler, directory=root)
         try:
             server = http.server.ThreadingHTTPServer(("127.0.0.1", FLAGS.port), handler)
         except OSError as e:
