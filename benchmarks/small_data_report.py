@@ -123,6 +123,8 @@ def readme_summary(results_dir, figures_dir, rows):
         link = os.path.relpath(os.path.join(figures_dir, f"{slug(best)}.png"), repo)  # README
         # The emoji folder as the README's get_emoji.py command writes it, wherever it ran.
         command = re.sub(r"--data_dir=\S*/(data/emoji/)", r"--data_dir=\1", runs[0]["command"])
+        if "--preset=" not in command:  # Run when dcgan was --dataset=folder's default.
+            command = command.replace("--dataset=folder", "--dataset=folder --preset=dcgan")
         command = command.replace("--nodownload ", "").replace(
             " --workdir=WORKDIR", "").replace(f" --seed={runs[0]['seed']}", "")
         parts.append(
