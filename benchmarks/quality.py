@@ -105,6 +105,14 @@ CONFIGURATIONS = {
     "fashion: + resize upsampling + dropout 0.1": ("--dataset=fashion_mnist",) + on(
         SCREEN_BASE, "--upsample=resize", "--dropout_rate=0.1"),
     "fashion: batch 32 + ema 0.999": ("--dataset=fashion_mnist",) + SCREEN_BASE,
+    # Class-conditional (docs/conditional.md): the two ways D sees the label, on the
+    # default flags of their time.
+    "conditional: projection": ("--conditional", "--conditioning=projection"),
+    "conditional: concat": ("--conditional", "--conditioning=concat"),
+    "fashion: conditional projection": ("--dataset=fashion_mnist", "--conditional",
+                                        "--conditioning=projection"),
+    "fashion: conditional concat": ("--dataset=fashion_mnist", "--conditional",
+                                    "--conditioning=concat"),
 }
 METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
     ("Fréchet ↓", "frechet", "{:.1f}"),
@@ -112,6 +120,8 @@ METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
     ("precision ↑", "precision", "{:.2f}"),
     ("recall ↑", "recall", "{:.2f}"),
     ("classes ≥2% ↑", "classes_covered", "{:.0f}"),
+    ("class consistency ↑", "consistency", "{:.3f}"),  # Conditional runs only.
+    ("worst class ↑", "worst_class_consistency", "{:.3f}"),
 )
 
 
@@ -223,12 +233,18 @@ def _xla(log, attempts):
 
 
 def _flat(report):
-    return dict(frechet=report["frechet"]["value"], kid=report["kernel"]["value"],
+    flat = dict(frechet=report["frechet"]["value"], kid=report["kernel"]["value"],
                 precision=report["precision_recall"]["precision"],
                 recall=report["precision_recall"]["recall"],
                 class_kl=report["coverage"]["kl_divergence"],
                 classes_covered=report["coverage"]["classes_covered"],
                 class_fractions=report["coverage"]["histogram"])
+    if report.get("consistency"):
+        flat.update(consistency=report["consistency"]["accuracy"],
+                    worst_class_consistency=min(report["consistency"]["per_class"]),
+                    class_consistency=report["consistency"]["per_class"],
+                    class_frechet=report["class_frechet"])
+    return flat
 
 
 def _steps(workdir, attempts):

@@ -26,6 +26,8 @@ class Dataset:
         system_dir: a Debian package's copy, with labels; '' = none.
         feature_shape: the image shape of its shipped feature network (the
             metrics' classifier); () = none shipped.
+        num_classes: its labelled classes (--conditional); 0 = a folder's, one per
+            class subfolder.
     """
     image_size: int
     channels: int
@@ -33,6 +35,7 @@ class Dataset:
     keras_cache: tuple = ()
     system_dir: str = ""
     feature_shape: tuple = ()
+    num_classes: int = 10
 
 
 DATASET_TABLE = {
@@ -40,7 +43,8 @@ DATASET_TABLE = {
     "fashion_mnist": Dataset(28, 1, "fashion_mnist", ("fashion-mnist",),
                              "/usr/share/datasets/fashion-mnist", feature_shape=(28, 28, 1)),
     "cifar10": Dataset(32, 3, "cifar10", ("cifar-10-batches-py-target", "cifar-10-batches-py")),
-    "folder": Dataset(64, 3),  # Any size: its feature network is trained on the folder.
+    # Any size: its feature network is trained on the folder.
+    "folder": Dataset(64, 3, num_classes=0),
 }
 DATASETS = tuple(DATASET_TABLE)
 ARCHITECTURES = ("tutorial", "dcgan_paper")  # See dcgan_tf.models.
@@ -51,6 +55,8 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
 EVAL_DATASETS = tuple(name for name, known in DATASET_TABLE.items() if known.feature_shape)
 FEATURE_KINDS = ("classifier", "random")  # Of a folder's feature network; folder_measure.py.
+CONDITIONINGS = ("projection", "concat")  # How D sees the label; see dcgan_tf.models.
+MAX_CLASSES = 1000
 AUGMENTATIONS = ("color", "translation", "cutout")  # See dcgan_tf.augment.
 EXPORT_FORMATS = ("saved_model", "litert", "onnx")  # See dcgan_tf.export.
 IMAGE_SIZES = (28, 32, 64, 128)
@@ -97,6 +103,24 @@ class Config:
     channels: int = setting(0, "1 (grayscale) or 3 (RGB); 0 = the dataset's own. Other "
                             "counts are converted (gray to RGB, RGB to luma).",
                             choices=CHANNELS, resume=True)
+    conditional: bool = setting(False, "Class-conditional GAN: both networks see each image's "
+                                "class label, and the generator draws the class it is asked "
+                                "for (generate.py --label=7). Labels come with mnist, "
+                                "fashion_mnist and cifar10, and from a folder's class "
+                                "subfolders (one subfolder per class). See "
+                                "docs/conditional.md.",
+                                resume=True)
+    conditioning: str = setting("projection", "With --conditional, how the discriminator "
+                                "sees the label: 'projection' (Miyato and Koyama 2018: the "
+                                "logit gains the inner product of a class embedding with D's "
+                                "last features) or 'concat' (one-hot label maps stacked on "
+                                "the image's channels). The generator always takes the "
+                                "one-hot label concatenated to the noise.",
+                                choices=CONDITIONINGS, resume=True)
+    num_classes: int = setting(0, "With --conditional: the number of classes; 0 = the "
+                               "dataset's own (10 for mnist, fashion_mnist, cifar10; a "
+                               "folder's class subfolders).",
+                               minimum=0, maximum=MAX_CLASSES, resume=True)
     architecture: str = setting("tutorial", "'tutorial': TensorFlow's DCGAN tutorial networks "
                                 "(Dense to 7x7x256 or 4x4, LeakyReLU in G, Dropout and no "
                                 "BatchNorm in D). 'dcgan_paper': the DCGAN paper's, as in "
@@ -148,7 +172,8 @@ class Config:
                                     "only, where checkpoints are always written).",
                                     minimum=0)
     num_examples_to_generate: int = setting(16, "Images in each progress frame (a square "
-                                            "grid).",
+                                            "grid); with --conditional, one row per class "
+                                            "of ceil(sqrt(N)) images.",
                                             minimum=1, maximum=1024, resume=True)
     nan_policy: str = setting("stop", "A step with a non-finite loss or gradient is never "
                               "applied; then 'stop' (exit status 3, the last good checkpoint "
@@ -223,6 +248,9 @@ class Config:
         check_loss(self.loss, self.label_smoothing)
         augment_names(self.augment)
         export_format_names(self.export_formats)
+        if self.num_classes and not self.conditional:
+            raise InputError(f"--num_classes={self.num_classes} applies to --conditional "
+                             "runs only; add --conditional or leave it at 0.")
         if self.dataset == "folder" and not self.data_dir:
             raise InputError("--dataset=folder needs --data_dir, the folder of images.")
 

@@ -38,9 +38,14 @@ class ImageData:
     Attributes:
         images: uint8 [N, image_size, image_size, channels], values in [0, 255].
         source: e.g. "/data/mnist/train-images-idx3-ubyte.gz".
+        labels: None, or (for --conditional) int32 [N], each image's class.
+        class_names: the classes' names where the data has them (a folder's
+            subfolders), else ().
     """
     images: np.ndarray
     source: str
+    labels: np.ndarray | None = None
+    class_names: tuple = ()
 
     @functools.cached_property
     def fingerprint(self):
@@ -54,13 +59,20 @@ class ImageData:
 
 
 def resolve(config):
-    """Fills in the settings left to the dataset: image size, channels, workdir."""
+    """Fills in the settings left to the dataset: image size, channels, workdir, and
+    with --conditional the number of classes (a folder's: its class subfolders)."""
     known = DATASET_TABLE[config.dataset]
     size, channels = known.image_size, known.channels
+    num_classes = config.num_classes
+    if config.conditional and not num_classes:
+        num_classes = known.num_classes
+        if not num_classes and os.path.isdir(config.data_dir):
+            num_classes = len(readers.class_folders(config.data_dir))
     return dataclasses.replace(
         config,
         image_size=config.image_size or size,
         channels=config.channels or channels,
+        num_classes=num_classes,
         workdir=config.workdir or os.path.join("runs", config.dataset))
 
 
@@ -69,17 +81,24 @@ def load_images(config):
 
     Returns:
         ImageData with images uint8 [N, config.image_size, config.image_size,
-        config.channels].
+        config.channels], and with config.conditional their labels.
 
     Raises:
-        DataError: no usable source, an unreadable file, or fewer images than
-            one batch.
+        DataError: no usable source, an unreadable file, missing labels, or fewer
+            images than one batch.
     """
     if config.dataset == "folder":
         if not os.path.isdir(config.data_dir):
             raise DataError(f"--data_dir={config.data_dir}: no such folder.")
-        images = readers.read_image_folder(config.data_dir, config.image_size, config.channels)
-        data = ImageData(images, f"images under {config.data_dir}")
+        source = f"images under {config.data_dir}"
+        if config.conditional:
+            images, labels, names = readers.read_labelled_folder(
+                config.data_dir, config.image_size, config.channels)
+            data = ImageData(images, source, labels, names)
+        else:
+            images = readers.read_image_folder(config.data_dir, config.image_size,
+                                               config.channels)
+            data = ImageData(images, source)
     else:
         data = _load_named_dataset(config)
         try:
@@ -91,27 +110,42 @@ def load_images(config):
         raise DataError(
             f"{data.source}: only {len(data.images)} images, fewer than one batch "
             f"(--batch_size={config.batch_size}).")
+    if config.conditional:
+        _check_labels(data, config.num_classes)
     return data
 
 
+def _check_labels(data, num_classes):
+    """Every label in [0, num_classes), and (a warning) every class present."""
+    if data.labels.max() >= num_classes:
+        raise DataError(f"{data.source}: label {data.labels.max()} is outside the "
+                        f"{num_classes} classes (--num_classes={num_classes}).")
+    missing = sorted(set(range(num_classes)) - set(np.unique(data.labels).tolist()))
+    if missing:
+        logger.warning("%s has no images of class(es) %s of %d: the generator is never "
+                       "shown them.", data.source, missing, num_classes)
+
+
 def _load_named_dataset(config):
+    labelled = config.conditional
     if config.data_dir:
-        return read_local_copy(config.data_dir)
+        return read_local_copy(config.data_dir, labelled)
     known = DATASET_TABLE[config.dataset]
     if known.system_dir and _has_idx_images(known.system_dir):
-        return read_local_copy(known.system_dir)
+        return read_local_copy(known.system_dir, labelled)
     for name in known.keras_cache:
         cached = os.path.join(keras_home(), "datasets", name)
         if os.path.exists(cached):
-            return read_local_copy(cached)
+            return read_local_copy(cached, labelled)
     failure = "downloads are off (--nodownload)"
     if config.download and not network_reachable():
         failure = f"no network: {DOWNLOAD_HOST} cannot be reached"
     elif config.download:
         loader = getattr(tf.keras.datasets, known.keras_loader)
         try:
-            (images, _), _ = loader.load_data()
-            return ImageData(_with_channel_axis(images), f"keras.datasets.{config.dataset}")
+            (images, labels), _ = loader.load_data()
+            return ImageData(_with_channel_axis(images), f"keras.datasets.{config.dataset}",
+                             np.asarray(labels, np.int32).reshape(-1) if labelled else None)
         except Exception as e:  # Keras raises a bare Exception for URL failures.
             failure = f"the download failed ({type(e).__name__})"
     if config.dataset == "mnist":
@@ -119,7 +153,8 @@ def _load_named_dataset(config):
             "Training on the MNIST sample bundled with dcgan_tf, the 10,000-image test split "
             "(%s). For the 60,000-image training split, run once with internet access or "
             "pass --data_dir=<folder with train-images-idx3-ubyte.gz or mnist.npz>.", failure)
-        return read_local_copy(os.path.join(BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
+        return read_local_copy(os.path.join(BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz"),
+                               labelled)
     hint = (" or `apt-get install dataset-fashion-mnist`"
             if config.dataset == "fashion_mnist" else "")
     raise DataError(
@@ -127,35 +162,43 @@ def _load_named_dataset(config):
         f"Pass --data_dir=<local copy>{hint}.")
 
 
-def read_local_copy(path):
-    """Reads a dataset from a file or folder in any format `readers` knows.
+def read_local_copy(path, labelled=False):
+    """Reads a dataset from a file or folder in any format `readers` knows, with its
+    labels when `labelled` (an IDX file's companion labels file, an .npz's y_train,
+    CIFAR-10's batch labels).
 
     A folder is searched for, in order: IDX training images, a `.npz`, CIFAR-10
     python batches, and as a last resort IDX test images (with a warning).
     """
     if os.path.isfile(path):
         if path.endswith(".npz"):
-            return ImageData(readers.read_npz_images(path), path)
-        return ImageData(readers.read_idx_images(path), path)
+            images = readers.read_npz_images(path)
+            labels = readers.read_npz_labels(path, len(images)) if labelled else None
+        else:
+            images = readers.read_idx_images(path)
+            labels = readers.read_idx_labels_for(path, len(images)) if labelled else None
+        return ImageData(images, path, labels)
     if not os.path.isdir(path):
         raise DataError(f"{path}: no such file or folder.")
     names = sorted(os.listdir(path))
     for prefix in ("train-images-idx3-ubyte", "train-images.idx3-ubyte"):
         for name in names:
             if name.startswith(prefix):
-                return read_local_copy(os.path.join(path, name))
+                return read_local_copy(os.path.join(path, name), labelled)
     for name in names:
         if name.endswith(".npz"):
-            return read_local_copy(os.path.join(path, name))
+            return read_local_copy(os.path.join(path, name), labelled)
     if any(name.startswith("data_batch_") for name in names):
-        return ImageData(readers.read_cifar_batches(path), path)
+        images = readers.read_cifar_batches(path)
+        return ImageData(images, path,
+                         readers.read_cifar_labels(path, len(images)) if labelled else None)
     if "cifar-10-batches-py" in names:
-        return read_local_copy(os.path.join(path, "cifar-10-batches-py"))
+        return read_local_copy(os.path.join(path, "cifar-10-batches-py"), labelled)
     for name in names:
         if name.startswith("t10k-images"):
             logger.warning("%s has no training split; training on the test split %s.",
                            path, name)
-            return read_local_copy(os.path.join(path, name))
+            return read_local_copy(os.path.join(path, name), labelled)
     raise DataError(
         f"{path}: found no dataset files (looked for train-images-idx3-ubyte[.gz], "
         "t10k-images-idx3-ubyte[.gz], a Keras .npz, or CIFAR-10 data_batch_* files).")
@@ -199,7 +242,7 @@ def normalize(images):
     return (tf.cast(images, tf.float32) - 127.5) / 127.5
 
 
-def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
+def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0, labels=None):
     """One epoch of shuffled, normalised training batches.
 
     Each epoch's order depends only on (seed, epoch) and TensorFlow's global seed
@@ -217,12 +260,15 @@ def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
         seed: the run's seed.
         epoch: zero-based epoch number.
         skip_batches: batches of this epoch already trained on.
+        labels: None, or int32 [N], each image's class (--conditional).
 
     Returns:
-        tf.data.Dataset of float32 [batch_size, H, W, C] in [-1, 1].
+        tf.data.Dataset of float32 [batch_size, H, W, C] in [-1, 1], or with
+        `labels` of (those images, int32 [batch_size] labels).
     """
     epoch_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None
+                                                 else (images, labels))
     dataset = dataset.shuffle(buffer_size or len(images), seed=epoch_seed,
                               reshuffle_each_iteration=False)
     dataset = dataset.batch(batch_size, drop_remainder=True).skip(skip_batches)
@@ -230,7 +276,8 @@ def make_dataset(images, batch_size, buffer_size, seed, epoch, skip_batches=0):
     # There is no .cache(): the images already sit in memory as one uint8 tensor,
     # decoded once, and caching float32 batches would take 4x the memory to save
     # one cheap op per batch.
-    dataset = dataset.map(normalize).prefetch(1)  # The next batch is ready during a step.
+    normalized = normalize if labels is None else lambda x, y: (normalize(x), y)
+    dataset = dataset.map(normalized).prefetch(1)  # The next batch is ready during a step.
     # With tf.data's autotuning on, deleting each epoch's iterator waits for the
     # tuning thread's next wake-up, often seconds (docs/performance.md); one cheap
     # op per batch leaves nothing to tune.

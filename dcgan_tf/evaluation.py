@@ -20,7 +20,8 @@ import os
 
 import numpy as np
 
-from dcgan_tf import classifiers, export, files, folder_measure, metrics, sampling
+from dcgan_tf import (classifiers, conditioning, export, files, folder_measure, metrics,
+                      sampling)
 from dcgan_tf.errors import InputError
 from dcgan_tf.tool_settings import MIN_SAMPLES
 from dcgan_tf.tool_settings import EvalConfig  # noqa: F401  Also importable from here.
@@ -38,11 +39,18 @@ class Report:
         kernel: metrics.KernelDistance (KID).
         precision_recall: metrics.PrecisionRecall.
         coverage: metrics.ClassCoverage.
+        consistency: for a conditional generator, metrics.ClassConsistency
+            (the classifier's accuracy on the classes asked for); else None.
+        class_frechet: for a conditional generator, the Fréchet distance of each
+            class's samples to the real images of that class (None where either
+            side has fewer than MIN_CLASS_SAMPLES); else None.
     """
     frechet: metrics.FrechetDistance
     kernel: metrics.KernelDistance
     precision_recall: metrics.PrecisionRecall
     coverage: metrics.ClassCoverage
+    consistency: metrics.ClassConsistency | None = None
+    class_frechet: tuple | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +64,7 @@ class Reference:
         floor: Report for real training images against the test split.
         source: where the test split came from.
         floor_source: where the floor's real images came from.
+        labels: int [M], the real images' classes (None for an unlabelled folder).
     """
     feature_net: classifiers.FeatureNet
     features: np.ndarray
@@ -63,6 +72,7 @@ class Reference:
     floor: Report
     source: str
     floor_source: str
+    labels: np.ndarray | None = None
 
 
 def load_reference(dataset, num_samples, data_dir="", seed=0):
@@ -93,7 +103,7 @@ def load_reference(dataset, num_samples, data_dir="", seed=0):
         feature_net, train.images[chosen], description="Real train")
     floor = compare(floor_features, floor_logits, features, logits, seed)
     return Reference(feature_net, features, logits, floor, test.source,
-                     f"{count} random images of {train.source}")
+                     f"{count} random images of {train.source}", test.labels)
 
 
 def load_folder_reference(directory, image_shape, num_samples=0, seed=0, kind=""):
@@ -119,10 +129,11 @@ def load_folder_reference(directory, image_shape, num_samples=0, seed=0, kind=""
         logger.info("The floor compares %d with %d real images; --num=%d measures samples at "
                     "the same counts.", len(half_a.images), len(half_b.images),
                     len(half_b.images))
-    return Reference(feature_net, features, logits, floor, half_b.source, half_a.source)
+    return Reference(feature_net, features, logits, floor, half_b.source, half_a.source,
+                     half_b.labels)
 
 
-def evaluate_images(images, reference, seed=0):
+def evaluate_images(images, reference, seed=0, labels=None):
     """Measures images against the reference.
 
     Args:
@@ -130,12 +141,15 @@ def evaluate_images(images, reference, seed=0):
             [0, 255]; N >= MIN_SAMPLES.
         reference: Reference from load_reference.
         seed: seeds KID's subsets.
+        labels: for a conditional generator, int [N]: the class each image was
+            generated for; adds class consistency and per-class Fréchet distances.
 
     Returns:
         Report.
 
     Raises:
-        InputError: images of another shape, too few, or not finite.
+        InputError: images of another shape, too few, or not finite; labels the
+            reference's classifier does not know.
     """
     images = np.asarray(images)
     if len(images) < MIN_SAMPLES:
@@ -145,7 +159,30 @@ def evaluate_images(images, reference, seed=0):
                          "diverged.")
     features, logits = classifiers.extract(reference.feature_net, images,
                                            description="Generated")
-    return compare(features, logits, reference.features, reference.logits, seed)
+    report = compare(features, logits, reference.features, reference.logits, seed)
+    if labels is None:
+        return report
+    labels = np.asarray(labels)
+    return dataclasses.replace(report, consistency=metrics.class_consistency(logits, labels),
+                               class_frechet=class_frechet(features, labels, reference))
+
+
+# Fewer samples of a class than this on either side: no per-class Fréchet distance
+# (its 128x128 covariance would be a poor estimate).
+MIN_CLASS_SAMPLES = 100
+
+
+def class_frechet(features, labels, reference):
+    """The Fréchet distance of each class's samples to the reference images of that
+    class, as a tuple over classes (None where either side is too small)."""
+    if reference.labels is None:
+        return None
+    distances = []
+    for k in range(reference.logits.shape[1]):
+        ours, theirs = features[labels == k], reference.features[reference.labels == k]
+        distances.append(None if min(len(ours), len(theirs)) < MIN_CLASS_SAMPLES
+                         else metrics.frechet_distance(ours, theirs).value)
+    return tuple(distances)
 
 
 def compare(features, logits, reference_features, reference_logits, seed=0):
@@ -180,6 +217,13 @@ def format_table(report, floor):
             (f"classes >= {report.coverage.min_fraction:.0%}", lambda r: r.coverage, covered)):
         rows.append((name, show(get(report)), show(get(floor)),
                      f"{counts(get(report))} ({counts(get(floor))})"))
+    if report.consistency is not None:
+        rows.append(("class consistency (higher)", f"{report.consistency.accuracy:.4f}", "",
+                     f"{report.consistency.num_samples}"))
+        for k, accuracy in enumerate(report.consistency.per_class):
+            distance = (report.class_frechet or ())[k:k + 1] or (None,)
+            rows.append((f"  class {k}", f"{accuracy:.4f}", "", "" if distance[0] is None
+                         else f"Fréchet {distance[0]:.3f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
              for row in rows]
@@ -235,14 +279,17 @@ def run(config):
                                           config.features)
     else:
         reference = load_reference(dataset, config.num, config.data_dir, config.seed)
+    labels = None
     if loaded:
-        images = sampling.sample(loaded, config.num, config.seed, config.batch_size)
+        if loaded.conditional:  # Every class in turn.
+            labels = conditioning.balanced_labels(config.num, sampling.known_classes(loaded))
+        images = sampling.sample(loaded, config.num, config.seed, config.batch_size, labels)
     else:
         images = folder_measure.read_folder(config.images, image_shape).images
         if len(images) > config.num:
             images = images[np.sort(np.random.default_rng(config.seed).choice(
                 len(images), config.num, replace=False))]
-    report = evaluate_images(images, reference, config.seed)
+    report = evaluate_images(images, reference, config.seed, labels)
     record = {
         "model": config.model, "images": config.images, "dataset": dataset,
         "data_dir": data_dir, "seed": config.seed,

@@ -84,7 +84,7 @@ def uses_xla(config):
 
 
 def run(state, config, images, until_step, callback=None, should_stop=None,
-        train_steps=None, strategy=None, show_progress=True):
+        train_steps=None, strategy=None, show_progress=True, labels=None):
     """Trains `state` from its step up to `until_step`, epoch by epoch.
 
     Each epoch reshuffles `images` with config.seed and the epoch number (see
@@ -105,6 +105,8 @@ def run(state, config, images, until_step, callback=None, should_stop=None,
             reuse one compiled loop over several calls.
         strategy: the tf.distribute.Strategy the state lives under.
         show_progress: a tqdm bar per epoch.
+        labels: int32 [N], each image's class: needed by a conditional config
+            (data.load_images returns them), else None.
 
     Returns:
         dict of NumPy arrays, 'step' and each of METRICS, one entry per step
@@ -117,7 +119,10 @@ def run(state, config, images, until_step, callback=None, should_stop=None,
     strategy = strategy or tf.distribute.get_strategy()
     train_steps = train_steps or build_train_steps(config, state, strategy)
     readout = _Readout(config.nan_policy, callback or Callback(), state)
+    if config.conditional != (labels is not None):
+        raise ValueError("a conditional config needs the images' labels, and only it.")
     images = tf.convert_to_tensor(images)  # Copied to a tensor once, not per epoch.
+    labels = None if labels is None else tf.convert_to_tensor(labels, tf.int32)
     steps_per_epoch = int(images.shape[0]) // config.batch_size
     if not steps_per_epoch:
         raise ValueError(f"{images.shape[0]} images are fewer than one batch of "
@@ -130,20 +135,22 @@ def run(state, config, images, until_step, callback=None, should_stop=None,
                disable=not show_progress, smoothing=0.05)
     with bar:
         while int(state.step) < until_step and not stop():
-            _train_epoch(state, config, images, steps_per_epoch, until_step, train_steps,
-                         strategy, readout, stop, bar)
+            _train_epoch(state, config, (images, labels), steps_per_epoch, until_step,
+                         train_steps, strategy, readout, stop, bar)
     readout.read()
     return readout.history()
 
 
-def _train_epoch(state, config, images, steps_per_epoch, until_step, train_steps, strategy,
+def _train_epoch(state, config, examples, steps_per_epoch, until_step, train_steps, strategy,
                  readout, stop, bar):
-    """From the current step to the end of its epoch, `until_step`, or a stop."""
+    """From the current step to the end of its epoch, `until_step`, or a stop.
+    `examples` is (images, labels or None)."""
     step = int(state.step)
     epoch, done_in_epoch = divmod(step, steps_per_epoch)
     end_step = min(step + steps_per_epoch - done_in_epoch, until_step)
+    images, labels = examples
     dataset = data.make_dataset(images, config.batch_size, config.buffer_size, config.seed,
-                                epoch, skip_batches=done_in_epoch)
+                                epoch, skip_batches=done_in_epoch, labels=labels)
     batches = iter(distribute.distribute(strategy, dataset.take(end_step - step)))
     bar.set_description(f"Epoch {epoch + 1}/{config.epochs}", refresh=False)
     while step < end_step:

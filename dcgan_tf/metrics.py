@@ -21,6 +21,7 @@ Nothing here needs TensorFlow, so the functions work on any features.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -91,6 +92,47 @@ class ClassCoverage:
     reference_histogram: tuple
     num_samples: int
     num_reference: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassConsistency:
+    """Whether a conditional generator draws the class it is asked for.
+
+    Attributes:
+        accuracy: the fraction of samples the classifier assigns to the class
+            they were generated for, in [0, 1], higher is better.
+        per_class: the same fraction for each requested class (NaN for a class
+            never requested).
+        num_samples: rows measured.
+    """
+    accuracy: float
+    per_class: tuple
+    num_samples: int
+
+
+def class_consistency(logits, labels):
+    """The classifier's accuracy on generated images against the labels they were
+    generated for: overall and per requested class.
+
+    Args:
+        logits: float [N, C] class logits of the samples (C classes).
+        labels: int [N], the class each sample was generated for, in [0, C).
+
+    Returns:
+        ClassConsistency.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    if logits.ndim != 2 or labels.shape != (len(logits),) or not len(labels):
+        raise InputError(f"expected logits [N, C] and N labels, got {logits.shape} and "
+                         f"{labels.shape}.")
+    if labels.min() < 0 or labels.max() >= logits.shape[1]:
+        raise InputError(f"labels must lie in [0, {logits.shape[1]}), the classifier's "
+                         f"classes; got {labels.min()} to {labels.max()}.")
+    correct = logits.argmax(axis=1) == labels
+    per_class = tuple(float(correct[labels == k].mean()) if np.any(labels == k) else math.nan
+                      for k in range(logits.shape[1]))
+    return ClassConsistency(float(correct.mean()), per_class, len(labels))
 
 
 def frechet_distance(samples, reference):

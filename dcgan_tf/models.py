@@ -18,6 +18,16 @@ The Dense layer computes what PyTorch's first ConvTranspose2d(nz, 8 ngf, 4, 1, 0
 does to a 1x1 input. Other sizes double or halve the same way from a 4x4 base
 (7x7 for 28x28). BatchNorm uses PyTorch's momentum and epsilon (0.1 and 1e-5
 there; 0.9 and 1e-5 in Keras' convention), and no convolution has a bias.
+
+conditional=True (either architecture) adds an int32 label input [B] to both:
+  G: the one-hot label is concatenated to the noise before the first Dense layer
+     (a learned per-class offset of its output: the Dense layer is linear).
+  D, conditioning='projection' (Miyato and Koyama 2018): the logit gains the
+     inner product of a learned class embedding with D's last features,
+     logit = w.h + b + embed(y).h.
+  D, conditioning='concat': one-hot label maps, one constant channel per class,
+     are stacked on the image's channels before the first convolution.
+Unconditional networks have exactly the layers (and variable names) above.
 """
 
 import contextlib
@@ -65,11 +75,22 @@ def build_generator(config):
         return _build_generator(config, base_size, base_filters, blocks)
 
 
-def _build_generator(config, base_size, base_filters, blocks):
+def _generator_inputs(config):
+    """(the generator's keras.Inputs, the tensor its first Dense layer takes)."""
     noise = keras.Input(shape=(config.noise_dim,), name="noise")
+    if not config.conditional:
+        return noise, noise
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    joined = layers.Concatenate(name="noise_and_label")(
+        [noise, OneHot(config.num_classes)(label)])
+    return [noise, label], joined
+
+
+def _build_generator(config, base_size, base_filters, blocks):
+    inputs, x = _generator_inputs(config)
     # No bias before BatchNorm: BN's own offset (beta) makes it redundant.
     x = layers.Dense(base_size * base_size * base_filters, use_bias=False,
-                     kernel_initializer=_kernel_init(config))(noise)
+                     kernel_initializer=_kernel_init(config))(x)
     x = _normalize_and_activate(x, config)
     x = layers.Reshape((base_size, base_size, base_filters))(x)
     for filters, stride in blocks:
@@ -80,7 +101,7 @@ def _build_generator(config, base_size, base_filters, blocks):
         # Images leave in float32 whatever the compute precision (a weightless
         # layer, so the weights still load into a float32 generator).
         image = layers.Activation("linear", dtype="float32", name="to_float32")(image)
-    return keras.Model(noise, image, name="generator")
+    return keras.Model(inputs, image, name="generator")
 
 
 def build_discriminator(config):
@@ -101,9 +122,30 @@ def build_discriminator(config):
         return _build_discriminator(config, blocks)
 
 
-def _build_discriminator(config, blocks):
+def _discriminator_inputs(config):
+    """(D's keras.Inputs, the image tensor its first layer takes, the label input or
+    None): with conditioning='concat', the label maps ride on the image's channels."""
     image = keras.Input(shape=config.image_shape, name="image")
+    if not config.conditional:
+        return image, image, None
+    label = keras.Input(shape=(), dtype="int32", name="label")
     x = image
+    if config.conditioning == "concat":
+        x = layers.Concatenate(name="image_and_label")(
+            [image, LabelMaps(config.num_classes, config.image_size)(label)])
+    return [image, label], x, label
+
+
+def _projected(config, logit, features, label):
+    """The logit, plus the class projection under conditioning='projection'."""
+    if label is None or config.conditioning != "projection":
+        return logit
+    return ClassProjection(config.num_classes, _kernel_init(config), dtype="float32",
+                           name="class_projection")([logit, features, label])
+
+
+def _build_discriminator(config, blocks):
+    inputs, x, label = _discriminator_inputs(config)
     # One stride-2 convolution per upsampling step of the generator, so D
     # downsamples 28 -> 14 -> 7 (tutorial) or 64 -> 32 -> 16 -> 8 -> 4.
     downsamplings = sum(stride == 2 for _, stride in blocks) + 1
@@ -116,7 +158,61 @@ def _build_discriminator(config, blocks):
     # The logit is computed in float32 under every precision: the losses need it.
     logit = layers.Dense(1, kernel_initializer=_kernel_init(config), dtype="float32",
                          name="logit")(x)
-    return keras.Model(image, logit, name="discriminator")
+    return keras.Model(inputs, _projected(config, logit, x, label), name="discriminator")
+
+
+class OneHot(layers.Layer):
+    """int labels [B] -> one-hot [B, num_classes] in the layer's compute dtype."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def call(self, labels):
+        return keras.ops.one_hot(keras.ops.cast(labels, "int32"), self.num_classes,
+                                 dtype=self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+class LabelMaps(OneHot):
+    """int labels [B] -> [B, size, size, num_classes]: each class's one-hot value
+    as a constant map, stacked on an image's channels (conditioning='concat')."""
+
+    def __init__(self, num_classes, size, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self.size = size
+
+    def call(self, labels):
+        one_hot = super().call(labels)[:, None, None, :]
+        return one_hot * keras.ops.ones((1, self.size, self.size, 1), self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+class ClassProjection(layers.Layer):
+    """[logit [B, 1], features [B, F], labels [B]] -> logit + <embed(label), features>,
+    the projection discriminator's class term (Miyato and Koyama 2018, eq. 3)."""
+
+    def __init__(self, num_classes, initializer, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, input_shapes):
+        self.embeddings = self.add_weight(shape=(self.num_classes, input_shapes[1][-1]),
+                                          initializer=self.initializer, name="embeddings")
+
+    def call(self, inputs):
+        logit, features, labels = inputs
+        embedded = keras.ops.take(self.embeddings, keras.ops.cast(labels, "int32"), axis=0)
+        return logit + keras.ops.sum(embedded * features, axis=-1, keepdims=True)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "initializer": keras.initializers.serialize(self.initializer)}
 
 
 class Dropout(layers.Dropout):
@@ -211,10 +307,10 @@ PAPER_BATCHNORM = dict(momentum=0.9, epsilon=1e-5)
 
 
 def _build_paper_generator(config, base_size, hidden_blocks):
-    noise = keras.Input(shape=(config.noise_dim,), name="noise")
+    inputs, x = _generator_inputs(config)
     filters = config.generator_filters * 2**hidden_blocks
     x = layers.Dense(base_size * base_size * filters, use_bias=False,
-                     kernel_initializer=_kernel_init(config))(noise)
+                     kernel_initializer=_kernel_init(config))(x)
     # Normalised per channel, as BatchNorm2d after PyTorch's first ConvTranspose2d.
     x = layers.Reshape((base_size, base_size, filters))(x)
     x = _paper_normalize(x, config, layers.ReLU())
@@ -224,12 +320,11 @@ def _build_paper_generator(config, base_size, hidden_blocks):
     image = _upsample(x, config.channels, 2, config, activation="tanh")
     if config.precision != "float32":
         image = layers.Activation("linear", dtype="float32", name="to_float32")(image)
-    return keras.Model(noise, image, name="generator")
+    return keras.Model(inputs, image, name="generator")
 
 
 def _build_paper_discriminator(config, base_size, hidden_blocks):
-    image = keras.Input(shape=config.image_shape, name="image")
-    x = image
+    inputs, x, label = _discriminator_inputs(config)
     for block in range(hidden_blocks + 1):
         x = layers.Conv2D(config.discriminator_filters * 2**block, config.kernel_size,
                           strides=2, padding="same", use_bias=False,
@@ -241,10 +336,13 @@ def _build_paper_discriminator(config, base_size, hidden_blocks):
             x = Dropout(config.dropout_rate)(x)
     # The 4x4 (7x7 at 28x28) valid convolution: base_size -> 1. Its output is
     # the logit; the loss applies the sigmoid (PyTorch's example ends in Sigmoid).
+    features = x
     x = layers.Conv2D(1, base_size, padding="valid", use_bias=False, dtype="float32",
                       kernel_initializer=_kernel_init(config), name="logit_conv")(x)
     logit = layers.Reshape((1,), dtype="float32", name="logit")(x)
-    return keras.Model(image, logit, name="discriminator")
+    if label is not None and config.conditioning == "projection":
+        features = layers.Flatten()(features)
+    return keras.Model(inputs, _projected(config, logit, features, label), name="discriminator")
 
 
 def _doublings(blocks):

@@ -10,14 +10,21 @@ TensorBoard (under quality/).
 import logging
 import os
 
-from dcgan_tf import chunks, classifiers, evaluation, sampling
+from dcgan_tf import chunks, classifiers, conditioning, evaluation, sampling
 from dcgan_tf.errors import InputError
 
 logger = logging.getLogger(__name__)
 
 FIELDS = ("epoch", "step", "frechet", "kid", "precision", "recall", "class_kl",
           "classes_covered")
+# A conditional run adds the classifier's accuracy on the classes asked for.
+CONDITIONAL_FIELDS = (*FIELDS, "consistency", "worst_class_consistency")
 INTEGER_FIELDS = ("epoch", "step", "classes_covered")
+
+
+def fields(config):
+    """The columns of a run's metrics.csv."""
+    return CONDITIONAL_FIELDS if config.conditional else FIELDS
 _BATCH_SIZE = 500  # Noise vectors per generator call.
 
 
@@ -66,20 +73,24 @@ def measure(config, generator, reference, step, steps_per_epoch):
 
     Args:
         config: the run's resolved Config.
-        generator: keras.Model, noise [B, noise_dim] -> images [B, H, W, C] in [-1, 1].
+        generator: keras.Model, generator inputs -> images [B, H, W, C] in [-1, 1];
+            a conditional one is asked for every class in turn.
         reference: evaluation.Reference from load_reference.
         step: the step the generator has trained to, at an epoch end.
         steps_per_epoch: full batches per epoch.
 
     Returns:
-        dict keyed by FIELDS, or None when the images could not be measured
+        dict keyed by fields(config), or None when the images could not be measured
         (non-finite: reported, and training goes on).
     """
     noise = sampling.sample_noise(config.noise_dim, config.eval_samples, config.seed)
-    images = chunks.map_in_chunks(lambda batch: generator(batch, training=False), noise,
-                                  _BATCH_SIZE)
+    labels = (conditioning.balanced_labels(config.eval_samples, config.num_classes)
+              if config.conditional else None)
+    images = chunks.map_in_chunks(
+        lambda *batch: generator(conditioning.generator_inputs(*batch), training=False),
+        noise if labels is None else (noise, labels), _BATCH_SIZE)
     try:
-        report = evaluation.evaluate_images(images, reference, config.seed)
+        report = evaluation.evaluate_images(images, reference, config.seed, labels)
     except InputError as e:  # Non-finite images: report it, keep training.
         logger.warning("Step %d: not measured: %s", step, e)
         return None
@@ -89,8 +100,14 @@ def measure(config, generator, reference, step, steps_per_epoch):
            "recall": report.precision_recall.recall,
            "class_kl": report.coverage.kl_divergence,
            "classes_covered": report.coverage.classes_covered}
+    if report.consistency is not None:
+        row["consistency"] = report.consistency.accuracy
+        row["worst_class_consistency"] = min(report.consistency.per_class)
     logger.info("Epoch %d: Fréchet %.3f (floor %.3f), KID %.5f, precision %.3f, recall %.3f, "
                 "class KL %.4f, %d classes covered (%d samples).", row["epoch"],
                 row["frechet"], reference.floor.frechet.value, row["kid"], row["precision"],
                 row["recall"], row["class_kl"], row["classes_covered"], config.eval_samples)
+    if report.consistency is not None:
+        logger.info("Epoch %d: class consistency %.3f (worst class %.3f).", row["epoch"],
+                    row["consistency"], row["worst_class_consistency"])
     return row

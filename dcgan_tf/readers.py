@@ -133,6 +133,75 @@ def read_npz_images(path):
     return images
 
 
+def read_npz_labels(path, count):
+    """The class labels of a Keras-style `.npz` (`y_train`), one per image of `count`.
+
+    Returns:
+        int32 array [count].
+    """
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
+            if "y_train" not in archive.files:
+                raise DataError(f"{path}: has no 'y_train' array of labels (it has "
+                                f"{sorted(archive.files)}); --conditional needs one.")
+            labels = archive["y_train"]
+    except DataError:
+        raise
+    except Exception as e:  # np.load raises many types for a corrupt archive.
+        raise DataError(f"{path}: not a readable .npz archive ({e}).") from e
+    return _checked_labels(np.asarray(labels).reshape(-1), count, f"{path}: 'y_train'")
+
+
+def read_cifar_labels(directory, count):
+    """The labels of CIFAR-10's python batches, in read_cifar_batches' order.
+
+    Returns:
+        int32 array [count].
+    """
+    labels = []
+    for path in _cifar_batch_paths(directory):
+        try:
+            with open(path, "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            labels.append(np.asarray(batch[b"labels"] if b"labels" in batch
+                                     else batch["labels"]).reshape(-1))
+        except Exception as e:
+            raise DataError(f"{path}: has no readable 'labels' ({e}).") from e
+    return _checked_labels(np.concatenate(labels), count, f"{directory}: the labels")
+
+
+def read_idx_labels_for(images_path, count):
+    """The IDX label file that goes with an IDX image file (train-images-idx3-ubyte.gz
+    -> train-labels-idx1-ubyte.gz, in the same folder).
+
+    Returns:
+        int32 array [count].
+    """
+    folder, name = os.path.split(os.fspath(images_path))
+    labels_name = name.replace("images-idx3", "labels-idx1").replace("images.idx3",
+                                                                      "labels.idx1")
+    path = os.path.join(folder, labels_name)
+    if labels_name == name or not os.path.isfile(path):
+        raise DataError(f"{images_path}: --conditional needs its labels, {path}, which is "
+                        "missing.")
+    return _checked_labels(read_idx_labels(path, num_classes=256), count, path)
+
+
+def _checked_labels(labels, count, what):
+    """int32 labels, one per image, each in [0, MAX_CLASSES)."""
+    if len(labels) != count:
+        raise DataError(f"{what}: {len(labels)} labels for {count} images.")
+    if not np.issubdtype(labels.dtype, np.integer) or (len(labels) and labels.min() < 0):
+        raise DataError(f"{what}: labels must be non-negative integers, got {labels.dtype} "
+                        f"from {labels.min() if len(labels) else '-'}.")
+    return labels.astype(np.int32)
+
+
+def _cifar_batch_paths(directory):
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                  if name.startswith("data_batch_"))
+
+
 def read_cifar_batches(directory):
     """Reads CIFAR-10's python batches (`data_batch_1` ... `data_batch_5`).
 
@@ -141,8 +210,7 @@ def read_cifar_batches(directory):
     Returns:
         uint8 array [50000, 32, 32, 3].
     """
-    paths = sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                   if name.startswith("data_batch_"))
+    paths = _cifar_batch_paths(directory)
     if not paths:
         raise DataError(f"{directory}: no CIFAR-10 data_batch_* files.")
     batches = []
@@ -179,6 +247,41 @@ def list_image_files(directory):
     return sorted(found)
 
 
+def class_folders(directory):
+    """The class names of a labelled folder: its subfolders that hold images (at any
+    depth), sorted; class k is the k-th. Images directly in `directory` have none."""
+    names = {os.path.relpath(path, directory).split(os.sep)[0]
+             for path in list_image_files(directory)
+             if os.sep in os.path.relpath(path, directory)}
+    return tuple(sorted(names))
+
+
+def read_labelled_folder(directory, image_size, channels):
+    """Reads a folder with one subfolder per class, as read_image_folder does.
+
+    Returns:
+        (uint8 images [N, image_size, image_size, channels], int32 labels [N] (the
+        index of each image's subfolder in class_folders), the class names).
+
+    Raises:
+        DataError: images outside a class subfolder, or fewer than two classes.
+    """
+    classes = class_folders(directory)
+    loose = [path for path in list_image_files(directory)
+             if os.sep not in os.path.relpath(path, directory)]
+    if loose or len(classes) < 2:
+        raise DataError(
+            f"{directory}: --conditional takes its classes from subfolders, one per class "
+            f"(found {len(classes)} with images"
+            + (f", and {len(loose)} images outside any, e.g. {loose[0]}" if loose else "")
+            + "). Put each class's images in a subfolder of its own.")
+    images, paths = _read_images(directory, image_size, channels)
+    index = {name: k for k, name in enumerate(classes)}
+    labels = np.array([index[os.path.relpath(path, directory).split(os.sep)[0]]
+                       for path in paths], np.int32)
+    return images, labels, classes
+
+
 def read_image_folder(directory, image_size, channels):
     """Reads every image under `directory`, resized and centre-cropped.
 
@@ -188,15 +291,21 @@ def read_image_folder(directory, image_size, channels):
     Returns:
         uint8 array [N, image_size, image_size, channels].
     """
+    return _read_images(directory, image_size, channels)[0]
+
+
+def _read_images(directory, image_size, channels):
+    """(images, the paths they were read from), skipping unreadable files."""
     paths = list_image_files(directory)
     if not paths:
         raise DataError(
             f"{directory}: no images found (looked recursively for "
             f"{', '.join(IMAGE_EXTENSIONS)}).")
-    images, skipped = [], []
+    images, read, skipped = [], [], []
     for path in tqdm(paths, desc=f"Reading {directory}", unit="img", leave=False):
         try:
             images.append(load_image(path, image_size, channels))
+            read.append(path)
         except Exception as e:  # Pillow raises many types (SyntaxError for a broken PNG).
             skipped.append(f"{path} ({type(e).__name__}: {e})")
     if skipped:
@@ -204,7 +313,7 @@ def read_image_folder(directory, image_size, channels):
                        len(skipped), len(paths), "\n  ".join(skipped))
     if not images:
         raise DataError(f"{directory}: none of the {len(paths)} image files could be read.")
-    return np.stack(images)
+    return np.stack(images), read
 
 
 def load_image(path, image_size, channels):

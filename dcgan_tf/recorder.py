@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import data, files, quality_log, run_dir, visualize
+from dcgan_tf import conditioning, data, files, quality_log, run_dir, visualize
 from dcgan_tf.csv_log import CsvLog
 from dcgan_tf.loop import Callback
 from dcgan_tf.train_step import METRICS
@@ -40,7 +40,7 @@ def losses_log(config):
 
 def metrics_log(config):
     """metrics.csv of the run in config.workdir (not yet read)."""
-    return CsvLog(run_dir.path(config, "metrics.csv"), quality_log.FIELDS,
+    return CsvLog(run_dir.path(config, "metrics.csv"), quality_log.fields(config),
                   integer_fields=quality_log.INTEGER_FIELDS, float_format="{:.6g}",
                   kind="dcgan_tf metrics file")
 
@@ -57,14 +57,17 @@ class Recorder(Callback):
             every worker) and write nothing else.
         reference: evaluation.Reference for --eval_every, else None.
         real_examples: uint8 [n, H, W, C] training images shown beside the
-            fakes in real_vs_fake.png; None = no such picture.
+            fakes in real_vs_fake.png (conditional: frame_columns of each class,
+            class by class); None = no such picture.
     """
 
     def __init__(self, config, state, steps_per_epoch, is_chief=True, reference=None,
                  real_examples=None):
         self.config = config
+        self.columns = conditioning.frame_columns(config) if config.conditional else None
         self.real_grid = (None if real_examples is None
-                          else visualize.image_grid(data.normalize(real_examples).numpy()))
+                          else visualize.image_grid(data.normalize(real_examples).numpy(),
+                                                    columns=self.columns))
         self.steps_per_epoch = steps_per_epoch
         self.is_chief = is_chief
         self.reference = reference
@@ -141,11 +144,13 @@ class Recorder(Callback):
 
         The frame is the generator in inference mode (BatchNorm's moving
         averages, as in the export) on the fixed progress noise, so frames
-        differ only by what the generator learned.
+        differ only by what the generator learned. A conditional run's frame
+        has a row per class.
         """
         epoch_number = (step - 1) // self.steps_per_epoch + 1
-        samples = state.sampling_generator(state.progress_noise, training=False).numpy()
-        grid = visualize.image_grid(samples)
+        inputs = conditioning.progress_inputs(self.config, state.progress_noise)
+        samples = state.sampling_generator(inputs, training=False).numpy()
+        grid = visualize.image_grid(samples, columns=self.columns)
         visualize.save_png(frame_path(self.config, epoch_number), grid)
         frame_paths = [frame_path(self.config, n) for n in range(1, epoch_number + 1)]
         frames = _readable_frames([path for path in frame_paths if os.path.exists(path)],
@@ -167,7 +172,7 @@ class Recorder(Callback):
         self.quality.rows.append(row)
         self.quality.write()
         with self.writer.as_default():
-            for name in quality_log.FIELDS[2:]:
+            for name in quality_log.fields(self.config)[2:]:
                 tf.summary.scalar(f"quality/{name}", row[name], step=step)
         self.writer.flush()
 

@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from dcgan_tf import chunks, export, files, visualize
+from dcgan_tf import chunks, conditioning, export, files, visualize
 from dcgan_tf.errors import InputError
 from dcgan_tf.tool_settings import SAMPLE_FORMATS, WALK_FORMATS
 from dcgan_tf.tool_settings import SamplingConfig  # noqa: F401  Also importable from here.
@@ -43,22 +43,49 @@ def run(config):
     files.check_writable(config.out)  # Before generating: --num=10000 can take a while.
     logger.info("Seed %d. Generator %s: noise_dim %d, images %s.", config.seed, config.model,
                 loaded.noise_dim, "x".join(map(str, loaded.image_shape)))
+    columns = None
     if config.interpolate:
         noise = latent_walk(loaded.noise_dim, config.num, config.points, config.steps,
                             config.seed)
+        labels = walk_class(config, loaded)
+    elif loaded.conditional and config.label is None:  # A row per class.
+        classes = config.label_list() or tuple(range(known_classes(loaded)))
+        noise = np.tile(sample_noise(loaded.noise_dim, config.num, config.seed),
+                        (len(classes), 1))
+        labels, columns = np.repeat(np.array(classes, np.int32), config.num), config.num
     else:
         noise = sample_noise(loaded.noise_dim, config.num, config.seed)
-    images = generate_images(loaded, noise, config.batch_size)
+        labels = requested_class(config, loaded)
+    images = generate_images(loaded, noise, config.batch_size, labels)
     try:
         if config.interpolate:
             write_walk(config.out, images, config.fps)
         else:
-            write_samples(config.out, images)
+            write_samples(config.out, images, columns)
     except OSError as e:  # A full disk, or the folder changed since the check.
         raise InputError(f"--out={config.out}: cannot write it ({e}).") from e
     frames = f"{len(images)} frames of " if config.interpolate else ""
     logger.info("Wrote %s%d images to %s.", frames, config.num, config.out)
     return images
+
+
+def requested_class(config, loaded):
+    """--label (or None) after checking that the generator takes labels."""
+    if (config.label is not None or config.labels) and not loaded.conditional:
+        raise InputError(f"--model={config.model} is not conditional (trained without "
+                         "--conditional): it takes no --label or --labels.")
+    return config.label
+
+
+def walk_class(config, loaded):
+    """The one class a conditional latent walk stays in, or None (unconditional)."""
+    classes = config.label_list() or (() if config.label is None else (config.label,))
+    if not loaded.conditional:
+        return requested_class(config, loaded)
+    if len(classes) != 1:
+        raise InputError("--interpolate with a conditional generator walks within one class: "
+                         "pass --label=<class>.")
+    return classes[0]
 
 
 def sample_noise(noise_dim, num, seed):
@@ -70,7 +97,7 @@ def sample_noise(noise_dim, num, seed):
     return np.random.default_rng(seed).standard_normal((num, noise_dim)).astype(np.float32)
 
 
-def sample(loaded, num, seed, batch_size=256):
+def sample(loaded, num, seed, batch_size=256, labels=None):
     """Generates `num` images from seeded noise.
 
     Args:
@@ -78,14 +105,32 @@ def sample(loaded, num, seed, batch_size=256):
         num: images to generate, at least 1.
         seed: non-negative int; the same seed gives the same images.
         batch_size: noise vectors per generator call.
+        labels: for a conditional generator, int [num] classes; None = every
+            class in turn (conditioning.balanced_labels).
 
     Returns:
         float32 [num, H, W, C] in [-1, 1].
     """
-    return generate_images(loaded, sample_noise(loaded.noise_dim, num, seed), batch_size)
+    if loaded.conditional and labels is None:
+        labels = conditioning.balanced_labels(num, known_classes(loaded))
+    return generate_images(loaded, sample_noise(loaded.noise_dim, num, seed), batch_size,
+                           labels)
 
 
-def generate_images(loaded, noise, batch_size=256):
+def known_classes(loaded):
+    """A conditional generator's number of classes.
+
+    Raises:
+        InputError: a .tflite file that cannot tell (no run config.json beside it).
+    """
+    if loaded.num_classes is None:
+        raise InputError("this conditional generator file does not say how many classes it "
+                         "knows (a .tflite file outside its run directory); pass the classes "
+                         "to draw with --labels.")
+    return loaded.num_classes
+
+
+def generate_images(loaded, noise, batch_size=256, labels=None):
     """Runs the generator on `noise` in chunks of `batch_size` rows.
 
     Chunking bounds memory for any number of images; BatchNorm runs on its
@@ -96,13 +141,31 @@ def generate_images(loaded, noise, batch_size=256):
         loaded: export.LoadedGenerator.
         noise: float [..., noise_dim], any leading shape.
         batch_size: rows per generator call, at least 1.
+        labels: int [...] (noise's leading shape), the class of each image, for
+            a conditional generator (and only for one).
 
     Returns:
         float32 [..., H, W, C] in [-1, 1], the image for each noise vector.
+
+    Raises:
+        InputError: labels for an unconditional generator, none for a
+            conditional one, or a label outside its classes.
     """
     noise = np.asarray(noise, dtype=np.float32)
     leading_shape = noise.shape[:-1]
     rows = noise.reshape(-1, noise.shape[-1])
+    if loaded.conditional != (labels is not None):
+        raise InputError("this generator is conditional: say which classes to draw (--label "
+                         "or --labels)." if loaded.conditional else
+                         "this generator is not conditional (trained without --conditional); "
+                         "it takes no --label or --labels.")
+    if labels is not None:
+        labels = np.broadcast_to(np.asarray(labels, np.int32), leading_shape).reshape(-1)
+        if loaded.num_classes and len(labels) and not (
+                0 <= labels.min() and labels.max() < loaded.num_classes):
+            raise InputError(f"label {labels.min() if labels.min() < 0 else labels.max()} is "
+                             f"outside this generator's classes 0 to {loaded.num_classes - 1}.")
+        rows = (rows, labels)
     images = chunks.map_in_chunks(loaded.serve, rows, batch_size, "Generating")
     if images is None:
         images = np.zeros((0, *loaded.image_shape))
@@ -170,20 +233,21 @@ def latent_walk(noise_dim, num, points=4, steps=16, seed=0):
     return walk.reshape(points * steps, num, noise_dim).astype(np.float32)
 
 
-def write_samples(path, images):
+def write_samples(path, images, columns=None):
     """Writes images atomically, creating parent folders; the extension decides how.
 
     Args:
-        path: .png for a near-square grid (visualize.image_grid), or .npy for
-            the images as uint8 [N, H, W, C] in [0, 255].
+        path: .png for a grid (visualize.image_grid), or .npy for the images as
+            uint8 [N, H, W, C] in [0, 255].
         images: float [N, H, W, C] in [-1, 1], C in {1, 3}.
+        columns: images per grid row; None = a near-square grid.
 
     Raises:
         InputError: an extension other than SAMPLE_FORMATS.
     """
     extension = _extension(path)
     if extension == ".png":
-        visualize.save_png(path, visualize.image_grid(images))
+        visualize.save_png(path, visualize.image_grid(images, columns=columns))
     elif extension == ".npy":
         with files.atomic_path(path) as temporary:
             with open(temporary, "wb") as f:  # A file object: np.save adds no suffix.

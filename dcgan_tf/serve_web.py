@@ -74,7 +74,8 @@ def prepare(model, web_dir, root):
         loaded = export.load_generator(saved_model)
         print(f"No {onnx_path}; converting {saved_model} to ONNX...", flush=True)
         if "onnx" not in export.export_generator_formats(
-                saved_model, ("onnx",), loaded.noise_dim, folder=os.path.dirname(served)):
+                saved_model, ("onnx",), loaded.noise_dim, folder=os.path.dirname(served),
+                num_classes=loaded.num_classes or 0):
             raise InputError(f"--model={model}: the ONNX conversion failed (see the warning "
                              "above).")
     else:
@@ -84,7 +85,7 @@ def prepare(model, web_dir, root):
     height, width, channels = loaded.image_shape
     with open(os.path.join(root, "model", "info.json"), "w") as f:
         json.dump(dict(noise_dim=loaded.noise_dim, height=height, width=width,
-                       channels=channels), f)
+                       channels=channels, num_classes=loaded.num_classes or 0), f)
     for name in PAGE_FILES:
         shutil.copyfile(os.path.join(web_dir, name), os.path.join(root, name))
     os.symlink(os.path.abspath(ort_dir), os.path.join(root, "ort"))

@@ -13,7 +13,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from dcgan_tf import models
+from dcgan_tf import conditioning, models
 from dcgan_tf.train_step import LossScale
 
 
@@ -22,13 +22,14 @@ class TrainState:
     """Both networks, their optimizers, the counters and every random state.
 
     Attributes:
-        generator: keras.Model, noise [B, noise_dim] -> images [B, H, W, C] in [-1, 1].
-        discriminator: keras.Model, images -> logits [B, 1].
+        generator: keras.Model, noise [B, noise_dim] (and int32 labels [B] when
+            conditional) -> images [B, H, W, C] in [-1, 1].
+        discriminator: keras.Model, images (and labels) -> logits [B, 1].
         generator_optimizer, discriminator_optimizer: built keras Adam optimizers.
         step: int64 tf.Variable, training steps taken.
         epoch: int64 tf.Variable, epochs completed.
-        progress_noise: float32 tf.Variable [num_examples_to_generate, noise_dim],
-            the fixed noise of every progress frame.
+        progress_noise: float32 tf.Variable, the fixed noise of every progress
+            frame (conditioning.progress_noise_shape).
         noise_rng: tf.random.Generator the train step draws its noise from.
         dropout_rng_states: the discriminator's Dropout random states (Keras
             keeps them outside the weights; without them a resumed run would
@@ -83,7 +84,7 @@ class TrainState:
             discriminator_optimizer=discriminator_optimizer,
             step=tf.Variable(0, dtype=tf.int64), epoch=tf.Variable(0, dtype=tf.int64),
             progress_noise=tf.Variable(
-                progress_rng.normal([config.num_examples_to_generate, config.noise_dim]),
+                progress_rng.normal(conditioning.progress_noise_shape(config)),
                 trainable=False),
             noise_rng=noise_rng,
             dropout_rng_states=[layer.seed_generator.state for layer in discriminator.layers

@@ -42,12 +42,21 @@ class SamplingConfig:
     # Browsers play GIF frame delays under 0.02 s as 0.1 s, so faster is slower.
     fps: float = setting(10.0, "With --interpolate: frames per second of the GIF.", above=0,
                          maximum=50)
+    label: int | None = setting(None, "A conditional generator (train.py --conditional): "
+                                "draw --num images of this class (with --interpolate: walk "
+                                "within it).", minimum=0)
+    labels: str = setting("", "A conditional generator: comma-separated classes, one grid "
+                          "row of --num images each, the same noise down every column; '' "
+                          "= every class (without --label).")
 
     def __post_init__(self):
         if not self.model:
             raise InputError("--model is required: the exported generator folder, "
                              "e.g. runs/mnist/generator.")
         check(self)
+        if self.label is not None and self.labels:
+            raise InputError(f"--label={self.label} and --labels={self.labels}: pass one.")
+        self.label_list()  # Raises on a malformed list.
         # The images are held in memory (float32): 10**6 64x64 RGB images are 49 GB.
         if self.num * (self.points * self.steps if self.interpolate else 1) > MAX_IMAGES:
             raise InputError(f"--num={self.num}"
@@ -61,6 +70,18 @@ class SamplingConfig:
                     " (a .gif needs --interpolate)" if extension == ".gif" else "")
             raise InputError(f"--out={self.out}: unsupported file type{hint}; "
                              f"use {' or '.join(formats)}.")
+
+
+    def label_list(self):
+        """--labels as a tuple of ints; () when unset."""
+        try:
+            classes = tuple(int(text) for text in self.labels.split(",") if text.strip())
+        except ValueError:
+            classes = (-1,)
+        if any(k < 0 for k in classes):
+            raise InputError(f"--labels={self.labels}: use comma-separated class numbers "
+                             "from 0, e.g. 0,1,7.")
+        return classes
 
 
 @dataclasses.dataclass(frozen=True)

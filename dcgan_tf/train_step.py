@@ -18,7 +18,7 @@ import functools
 
 import tensorflow as tf
 
-from dcgan_tf import losses
+from dcgan_tf import conditioning, losses
 
 METRICS = ("generator_loss", "discriminator_loss", "real_score", "fake_score")
 # Dynamic loss scaling for float16 (as in Micikevicius et al., 2018): start high,
@@ -122,7 +122,9 @@ def make_train_step(generator, discriminator, generator_optimizer,
             generated, before the discriminator sees it (see dcgan_tf.augment).
 
     Returns:
-        train_step(real_images) for float32 [B, H, W, C] in [-1, 1], returning a
+        train_step(batch) for a batch of float32 images [B, H, W, C] in [-1, 1]
+        (with a conditional generator: (images, int32 labels [B]), and the
+        generated images are drawn for the real batch's labels), returning a
         dict of float32 scalars generator_loss, discriminator_loss, real_score
         (mean D(x)), fake_score (mean D(G(z))), each averaged over replicas, and
         the bool scalar finite.
@@ -143,11 +145,11 @@ def make_train_step(generator, discriminator, generator_optimizer,
     return tf.function(functools.partial(train_step, parts), jit_compile=jit_compile or None)
 
 
-def train_step(parts, real_images):
+def train_step(parts, batch):
     """One step on a (distributed) batch: phase 1 on every replica, then phase 2."""
     strategy = parts.strategy
     metrics, gradients, saved_statistics, flags = strategy.run(
-        compute_gradients, args=(parts, real_images))
+        compute_gradients, args=(parts, batch))
     bad_losses, *overflows = [strategy.reduce("SUM", flag, axis=None) > 0 for flag in flags]
     if tf.logical_not(bad_losses | tf.reduce_any(overflows)):
         strategy.run(apply_gradients, args=(parts, gradients))
@@ -162,7 +164,7 @@ def train_step(parts, real_images):
     return result
 
 
-def compute_gradients(parts, real_images):
+def compute_gradients(parts, batch):
     """Phase 1, per replica: forward pass, losses, gradients, and failure flags.
 
     Returns:
@@ -174,13 +176,16 @@ def compute_gradients(parts, real_images):
     """
     (generator, _), (discriminator, _) = parts.networks
     saved_statistics = [tf.identity(v) for v in parts.statistics]
-    noise = parts.noise_rng.normal([tf.shape(real_images)[0], generator.input_shape[-1]])
+    real_images, labels = conditioning.split_batch(batch)
+    noise = parts.noise_rng.normal([tf.shape(real_images)[0], conditioning.noise_dim(generator)])
     with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-        fake_images = generator(noise, training=True)
+        fake_images = generator(conditioning.generator_inputs(noise, labels), training=True)
         if parts.augment is not None:  # Both sides, so G is not taught to draw augmentations.
             real_images, fake_images = parts.augment(real_images), parts.augment(fake_images)
-        real_logits = tf.cast(discriminator(real_images, training=True), tf.float32)
-        fake_logits = tf.cast(discriminator(fake_images, training=True), tf.float32)
+        real_logits = tf.cast(discriminator(conditioning.discriminator_inputs(
+            real_images, labels), training=True), tf.float32)
+        fake_logits = tf.cast(discriminator(conditioning.discriminator_inputs(
+            fake_images, labels), training=True), tf.float32)
         generator_loss = parts.gan_loss.generator(fake_logits)
         discriminator_loss = parts.gan_loss.discriminator(real_logits, fake_logits)
         # Each replica's loss is a mean over its share of the batch; the

@@ -20,7 +20,8 @@ import tensorflow as tf
 
 import dcgan_tf
 
-from dcgan_tf import data, distribute, export, loop, models, quality_log, run_dir
+from dcgan_tf import (conditioning, data, distribute, export, loop, models, quality_log,
+                      run_dir)
 from dcgan_tf.errors import InputError
 from dcgan_tf.interrupts import StopRequest, TrainingInterrupted
 from dcgan_tf.loop import TrainingDiverged
@@ -129,7 +130,7 @@ def _train(config, overwrite, strategy, changes):
     if config.max_steps:
         target_step = min(target_step, config.max_steps)
     recorder = Recorder(config, state, steps_per_epoch, is_chief, reference,
-                        real_examples=_spread(image_data.images, config.num_examples_to_generate))
+                        real_examples=_real_examples(config, image_data))
     logger.info("Seed %d. Dataset %s: %d images %s from %s. Device: %s, XLA %s. Workdir: %s",
                 config.seed, config.dataset, len(image_data.images),
                 "x".join(map(str, config.image_shape)), image_data.source,
@@ -146,7 +147,7 @@ def _train(config, overwrite, strategy, changes):
             stop = distribute.AgreedStop(strategy, stop_request,
                                          every=loop.PROGRESS_UPDATE_STEPS)
             try:
-                _run(state, config, image_data.images, target_step, recorder, stop, strategy)
+                _run(state, config, image_data, target_step, recorder, stop, strategy)
                 recorder.save(state, with_frame=True)
             finally:
                 recorder.close()
@@ -301,10 +302,10 @@ def _checkpoint_number(checkpoint):
     return int(checkpoint.rsplit("-", 1)[1])
 
 
-def _run(state, config, images, target_step, recorder, stop, strategy):
+def _run(state, config, image_data, target_step, recorder, stop, strategy):
     try:
-        loop.run(state, config, images, target_step, callback=recorder, should_stop=stop,
-                 strategy=strategy)
+        loop.run(state, config, image_data.images, target_step, callback=recorder,
+                 should_stop=stop, strategy=strategy, labels=image_data.labels)
     except TrainingDiverged as e:
         raise TrainingDiverged(
             f"{e} The last checkpoint ({recorder.latest_checkpoint or 'none yet'}) and the "
@@ -352,12 +353,14 @@ def _export(config, state, is_chief):
     if not is_chief:
         logger.info("Worker done at step %d; the chief wrote the run.", int(state.step))
         return
+    num_classes = config.num_classes if config.conditional else 0
     export.export_model(exportable(config, state.sampling_generator, models.build_generator),
-                        generator_path)
+                        generator_path, num_classes)
     export.export_model(exportable(config, state.discriminator, models.build_discriminator),
-                        run_dir.path(config, "discriminator"))
+                        run_dir.path(config, "discriminator"), num_classes)
     others = export.export_generator_formats(
-        generator_path, export.chosen_formats(config.export_formats), config.noise_dim)
+        generator_path, export.chosen_formats(config.export_formats), config.noise_dim,
+        num_classes=num_classes)
     logger.info("Exported the %sgenerator to %s%s. Sample from it with: python generate.py "
                 "--model=%s --out=grid.png", "averaged (EMA) " if config.ema_decay else "",
                 generator_path, "".join(
@@ -380,6 +383,15 @@ def exportable(config, model, build):
 def _versions():
     return dict(dcgan_tf=dcgan_tf.__version__, tensorflow=tf.__version__,
                 keras=keras.__version__, numpy=np.__version__, python=platform.python_version())
+
+
+def _real_examples(config, image_data):
+    """The real images of real_vs_fake.png, laid out as the progress frame is."""
+    if config.conditional:
+        return conditioning.examples_per_class(image_data.images, image_data.labels,
+                                               conditioning.frame_columns(config),
+                                               config.num_classes)
+    return _spread(image_data.images, config.num_examples_to_generate)
 
 
 def _spread(images, count):

@@ -20,12 +20,13 @@ def to_uint8(images):
     return np.clip(np.round(images * 127.5 + 127.5), 0, 255).astype(np.uint8)
 
 
-def image_grid(images, padding=2):
-    """Tiles images into a near-square grid.
+def image_grid(images, padding=2, columns=None):
+    """Tiles images into a grid, row by row.
 
     Args:
         images: float [N, H, W, C] in [-1, 1], C in {1, 3}.
         padding: pixels of black border around each image.
+        columns: images per row; None = ceil(sqrt(N)), a near-square grid.
 
     Returns:
         uint8 [rows * (H + padding) + padding, cols * (W + padding) + padding, C],
@@ -34,7 +35,7 @@ def image_grid(images, padding=2):
     """
     images = to_uint8(images)
     count, height, width, channels = images.shape
-    cols = math.ceil(math.sqrt(count))
+    cols = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / cols)
     grid = np.zeros((rows * (height + padding) + padding,
                      cols * (width + padding) + padding, channels), np.uint8)

@@ -63,7 +63,8 @@ def test_resume_fields_are_the_config_fields_declared_so():
     assert run_dir.RESUME_FIELDS == tuple(declared)
     # Pinned: a setting that stops being a resume field lets old runs resume wrongly.
     assert set(declared) == {
-        "dataset", "image_size", "channels", "batch_size", "noise_dim",
+        "dataset", "image_size", "channels", "conditional", "conditioning", "num_classes",
+        "batch_size", "noise_dim",
         "num_examples_to_generate", "seed", "buffer_size", "architecture",
         "generator_filters", "discriminator_filters", "upsample", "kernel_size",
         "init_stddev", "leaky_relu_slope", "dropout_rate", "precision"}
