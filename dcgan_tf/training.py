@@ -131,9 +131,11 @@ def _train(config, overwrite, strategy, changes):
         target_step = min(target_step, config.max_steps)
     recorder = Recorder(config, state, steps_per_epoch, is_chief, reference,
                         real_examples=_real_examples(config, image_data))
-    logger.info("Seed %d. Dataset %s: %d images %s from %s. Device: %s, XLA %s. Workdir: %s",
+    logger.info("Seed %d. Dataset %s: %d images %s from %s%s. Device: %s, XLA %s. Workdir: %s",
                 config.seed, config.dataset, len(image_data.images),
                 "x".join(map(str, config.image_shape)), image_data.source,
+                f", conditional on {config.num_classes} classes ({config.conditioning})"
+                if config.conditional else "",
                 _device_name(strategy, config.strategy),
                 "on" if loop.uses_xla(config) else "off", config.workdir)
     start_step = int(state.step)
