@@ -11,8 +11,10 @@ import pytest
 from dcgan_tf import config, data
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# A WARNING, ERROR or FATAL line of absl or TensorFlow's C++ logging, or absl's notice.
-NOISE = re.compile(r"^([WEF]\d{4} |WARNING|ERROR)|https?://", re.MULTILINE)
+# A WARNING, ERROR or FATAL line of absl or TensorFlow's C++ logging (also where it
+# lands in the middle of the progress bar's line), or absl's notice.
+NOISE = re.compile(r"^([WEF]\d{4} |WARNING|ERROR)|[WEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]"
+                   r"|https?://", re.MULTILINE)
 
 
 def _run(*args):
