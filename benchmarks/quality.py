@@ -39,7 +39,8 @@ import time
 
 import numpy as np
 
-from quality_report import fill_block, report, slug  # Beside this file.
+from quality_report import (conditional_report, conditional_summary, fill_block, report,  # noqa
+                            slug)  # Beside this file.
 from runner import cpu_name, pinned, run_queue, timed_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -212,6 +213,9 @@ def run_one(name, epochs, seed, runs_dir, core):
         frame = f.read()
     with open(result_path(name, epochs, seed, "png"), "wb") as f:
         f.write(frame)
+    if "--conditional" in CONFIGURATIONS[name]:  # docs/conditional.md shows the first too.
+        shutil.copyfile(os.path.join(workdir, "samples", frames[0]),
+                        result_path(name, epochs, seed, "first.png"))
     with open(result_path(name, epochs, seed) + ".tmp", "w") as f:
         json.dump(result, f, indent=1, ensure_ascii=False)
     os.replace(result_path(name, epochs, seed) + ".tmp", result_path(name, epochs, seed))
@@ -297,9 +301,16 @@ def main():
             print(f"{name}: {' '.join(flags) or '(no flags)'}")
         return
     if args.report:
-        text = report(RESULTS, FIGURES, CONFIGURATIONS, METRICS, DEFAULT_NAME)
+        unconditional = {name: flags for name, flags in CONFIGURATIONS.items()
+                         if "--conditional" not in flags}
+        text = report(RESULTS, FIGURES, unconditional, METRICS[:-2], DEFAULT_NAME)
         fill_block(os.path.join(REPO, "docs", "results.md"), "tables", text)
-        print(text)
+        conditional = conditional_report(RESULTS, FIGURES, CONFIGURATIONS, METRICS,
+                                         DEFAULT_NAME)
+        fill_block(os.path.join(REPO, "docs", "conditional.md"), "tables", conditional)
+        fill_block(os.path.join(REPO, "README.md"), "conditional",
+                   conditional_summary(RESULTS, CONFIGURATIONS, DEFAULT_NAME))
+        print(text + "\n" + conditional)
         return
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CONFIGURATIONS)
     unknown = [n for n in names if n not in CONFIGURATIONS]

@@ -44,7 +44,9 @@ def table(grouped, epochs, configurations, metrics, default_name=None):
             if (epochs, name) in grouped]
     rows.sort(key=lambda row: statistics.mean(r["metrics"]["frechet"] for r in row[1]))
     for name, runs in rows:
-        values = [cell([r["metrics"][key] for r in runs], fmt) for _, key, fmt in metrics]
+        values = [cell([r["metrics"][key] for r in runs], fmt)
+                  if all(key in r["metrics"] for r in runs) else "n/a"
+                  for _, key, fmt in metrics]
         minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
         flags = " ".join(configurations[name]) or "(none)"
         checker = [r["checkerboard"] for r in runs if "checkerboard" in r]
@@ -56,7 +58,7 @@ def table(grouped, epochs, configurations, metrics, default_name=None):
             f"{_xla(runs)} | {runs[0]['steps']} |")
     floor = rows[0][1][0]["floor"]  # Every row of a table is on the same data.
     lines.append("| real vs real (floor) | | | " + " | ".join(
-        fmt.format(floor[key]) for _, key, fmt in metrics)
+        fmt.format(floor[key]) if key in floor else "" for _, key, fmt in metrics)
         + f" | {floor['classes_covered']} | | | | |")
     return "\n".join(lines)
 
@@ -130,6 +132,108 @@ def report(results_dir, figures_dir, configurations, metrics, default_name=None)
                      "measurements (2,000 samples), placed in time as its share of the run's "
                      f"wall time:\n\n![Fréchet distance against minutes of training]({link})\n")
     return "\n".join(parts)
+
+
+def conditional_report(results_dir, figures_dir, configurations, metrics, default_name,
+                       shown="conditional: projection"):
+    """docs/conditional.md's tables and pictures: every conditional row beside the
+    unconditional default at each budget; `shown`'s class consistency per class;
+    its frames after the first epoch, 10 and 50 epochs; consistency over training."""
+    grouped = load_results(results_dir)
+    os.makedirs(figures_dir, exist_ok=True)
+    conditional = [n for n, flags in configurations.items() if "--conditional" in flags]
+    parts = []
+    for epochs in sorted({e for e, n in grouped if n in conditional}):
+        names = [n for n in conditional if (epochs, n) in grouped]
+        datasets = {n.split(": ")[0] if ": " in n and not n.startswith("conditional")
+                    else "" for n in names}
+        compared = [f"{d}: {default_name}" if d else default_name for d in datasets]
+        rows = {n: configurations[n] for n in compared + names if (epochs, n) in grouped}
+        parts.append(f"### {epochs} epochs\n\n"
+                     + table(grouped, epochs, rows, metrics, default_name) + "\n")
+    runs = grouped.get((10, shown), [])
+    if runs:
+        lines = ["| class | " + " | ".join(str(k) for k in range(10)) + " |",
+                 "|" + " --- |" * 11]
+        for heading, key, fmt in (("consistency", "class_consistency", "{:.3f}"),
+                                  ("Fréchet distance", "class_frechet", "{:.1f}")):
+            columns = list(zip(*(r["metrics"][key] for r in runs)))
+            lines.append(f"| {heading} | " + " | ".join(
+                fmt.format(statistics.mean(c)) if None not in c else "n/a" for c in columns)
+                + " |")
+        parts.append(f"Per class, `{shown}` at 10 epochs (mean over seeds "
+                     f"{', '.join(str(r['seed']) for r in runs)}; each class's Fréchet distance "
+                     "compares its 1,000 samples with the real test images of that class):\n\n"
+                     + "\n".join(lines) + "\n")
+    frames = [(label, os.path.join(results_dir, f"e{epochs}", slug(shown), f"seed0.{suffix}"))
+              for label, epochs, suffix in (("1 epoch", 10, "first.png"),
+                                            ("10 epochs", 10, "png"), ("50 epochs", 50, "png"))]
+    frames = [(label, path) for label, path in frames if os.path.exists(path)]
+    if frames:
+        out = os.path.join(figures_dir, "conditional_epochs.png")
+        Image.fromarray(frame_strip([path for _, path in frames], gap=12)).save(out,
+                                                                                optimize=True)
+        link = os.path.relpath(out, os.path.dirname(os.path.dirname(figures_dir)))
+        parts.append(f"Seed 0 of `{shown}`, left to right after "
+                     f"{', '.join(label for label, _ in frames)}: class k in row k, one fixed "
+                     f"noise vector per column:\n\n![{shown} over training]({link})\n")
+    curved = [n for n in conditional if any((e, n) in grouped for e in (10, 50))]
+    if curved:
+        out = os.path.join(figures_dir, "conditional_consistency.png")
+        consistency_figure(grouped, curved, out)
+        link = os.path.relpath(out, os.path.dirname(os.path.dirname(figures_dir)))
+        parts.append("Class consistency over training, each seed's `--eval_every` curve "
+                     f"(2,000 samples, 200 per class):\n\n![class consistency]({link})\n")
+    return "\n".join(parts)
+
+
+def conditional_summary(results_dir, configurations, default_name):
+    """The README's lines: per conditional row and budget, consistency (mean and the
+    lowest seed), the worst class over seeds, and the Fréchet distance beside the
+    unconditional default's at that budget."""
+    grouped = load_results(results_dir)
+    lines = []
+    for (epochs, name), runs in sorted(grouped.items()):
+        if "--conditional" not in configurations.get(name, ()):
+            continue
+        dataset = "Fashion-MNIST" if name.startswith("fashion") else "MNIST sample"
+        default = f"fashion: {default_name}" if name.startswith("fashion") else default_name
+        plain = grouped.get((epochs, default), [])
+        consistency = [r["metrics"]["consistency"] for r in runs]
+        frechet = [r["metrics"]["frechet"] for r in runs]
+        lines.append(
+            f"- `{' '.join(configurations[name])}`, {dataset}, {epochs} epochs, "
+            f"seed{'s' if len(runs) > 1 else ''} {', '.join(str(r['seed']) for r in runs)}: "
+            f"class consistency {statistics.mean(consistency):.1%} (lowest seed {min(consistency):.1%}; worst "
+            f"class {min(r['metrics']['worst_class_consistency'] for r in runs):.1%}), "
+            f"Fréchet distance {statistics.mean(frechet):.1f}"
+            + (f" (unconditional defaults: "
+               f"{statistics.mean(r['metrics']['frechet'] for r in plain):.1f})" if plain else "")
+            + ".")
+    return "\n".join(lines)
+
+
+def consistency_figure(grouped, names, out_path):
+    """Class consistency (and the worst class's, dashed) against epochs, per run."""
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, name in enumerate(names):
+        epochs = max(e for e, n in grouped if n == name)
+        for seed_index, run in enumerate(grouped[(epochs, name)]):
+            curve = [row for row in run["curve"] if row.get("consistency")]
+            x = [int(row["epoch"]) for row in curve]
+            color = colors[index % len(colors)]
+            axis.plot(x, [float(row["consistency"]) for row in curve], marker=".", color=color,
+                      label=f"{name} ({epochs} epochs)" if seed_index == 0 else None)
+            axis.plot(x, [float(row["worst_class_consistency"]) for row in curve],
+                      linestyle="--", color=color, alpha=0.6)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("class consistency (dashed: worst class)")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out_path, dpi=80)
+    plt.close(figure)
 
 
 def curves_figure(grouped, names, out_path):

@@ -67,7 +67,8 @@ BUFFER_SIZE = 60000  # The tutorial's: larger than the sample, so a full shuffle
 @dataclasses.dataclass(frozen=True)
 class Variant:
     name: str
-    overrides: dict  # Config settings on top of the tutorial preset.
+    overrides: dict  # Config settings on top of the preset.
+    preset: str = "tutorial"  # The networks: the tutorial's, or "dcgan" (the defaults').
 
 
 VARIANTS = (
@@ -78,10 +79,27 @@ VARIANTS = (
                                                         jit_compile=True)),
     Variant("dcgan_tf --precision=mixed_float16", dict(precision="mixed_float16",
                                                        jit_compile=True)),
+    # bfloat16 through oneDNN, without XLA: on CPUs with AMX (or AVX512-BF16) oneDNN
+    # runs the matrix math on those units.
+    Variant("dcgan_tf --precision=mixed_bfloat16 --nojit_compile",
+            dict(precision="mixed_bfloat16", jit_compile=False)),
+    # Class-conditional: the label's cost per step (docs/conditional.md).
+    Variant("dcgan_tf --conditional", dict(conditional=True, jit_compile=False)),
+    # train.py's default networks (resize-convolution, Dropout 0.1), plain and conditional.
+    Variant("dcgan_tf defaults", dict(jit_compile=False), preset="dcgan"),
+    Variant("dcgan_tf defaults --conditional", dict(conditional=True, jit_compile=False),
+            preset="dcgan"),
 )
 # 16-bit math is emulated on CPUs without native support, and slow: these run on
-# a CPU only when --only names them.
+# a CPU only when --only names them, or (bfloat16 without XLA) when the CPU has
+# bfloat16 units.
 GPU_ONLY = ("dcgan_tf --precision=mixed_bfloat16", "dcgan_tf --precision=mixed_float16")
+BFLOAT16_UNITS = ("dcgan_tf --precision=mixed_bfloat16 --nojit_compile",)
+# Intel's figure for AMX on 4th-generation Xeon (Sapphire Rapids): 1,024 bfloat16
+# operations per cycle per core, against 2,048 INT8 (as cited in Wikipedia's
+# "Advanced Matrix Extensions"), counted here as FLOPs, as the float32 peak counts
+# an FMA as two.
+AMX_BF16_FLOPS_PER_CYCLE = 1024
 
 
 class ReferenceLoop:
@@ -138,10 +156,11 @@ class DcganTfLoop:
     """dcgan_tf's own loop (`dcgan_tf.loop.run`, what train.py runs) with one
     variant's settings, continuing across calls as a resumed run would."""
 
-    def __init__(self, images, config, name):
+    def __init__(self, images, labels, config, name):
         self.name = name
         self.config = config
         self.images = tf.convert_to_tensor(images)
+        self.labels = labels if config.conditional else None
         self.state = TrainState.create(config)
         self.train_steps = loop.build_train_steps(config, self.state)
 
@@ -150,7 +169,7 @@ class DcganTfLoop:
         steps = -(-steps // epoch) * epoch  # Whole epochs.
         until = int(self.state.step) + steps
         loop.run(self.state, self.config, self.images, until, train_steps=self.train_steps,
-                 show_progress=False)  # Reads every metric back: waits for the device.
+                 show_progress=False, labels=self.labels)  # Reads every metric back.
         return steps * self.config.batch_size
 
 
@@ -199,26 +218,36 @@ def describe_device():
     return f"CPU: {model}, {len(os.sched_getaffinity(0))} cores"
 
 
-def print_flops_table(config):
-    print("FLOPs per training image, from the layer shapes:\n")
-    print("| network | layer | output | forward MFLOP |\n| --- | --- | --- | ---: |")
+def print_flops_table(config, show_layers=True, title="the tutorial's networks"):
+    if show_layers:
+        print(f"FLOPs per training image of {title}, from the layer shapes:\n")
+        print("| network | layer | output | forward MFLOP |\n| --- | --- | --- | ---: |")
     totals = {}
     for name, model in (("G", models.build_generator(config)),
                         ("D", models.build_discriminator(config))):
         rows = layer_flops(model)
-        for layer, shape, flops in rows:
+        for layer, shape, flops in rows if show_layers else ():
             print(f"| {name} | {layer} | {shape} | {flops / 1e6:.2f} |")
         totals[name] = sum(flops for _, _, flops in rows)
     per_image = 3 * totals["G"] + 7 * totals["D"]
-    print(f"\nF_G = {totals['G'] / 1e6:.1f} MFLOP, F_D = {totals['D'] / 1e6:.1f} MFLOP; "
-          f"a training step costs 3 F_G + 7 F_D = {per_image / 1e9:.3f} GFLOP per image.\n")
+    print(f"{'' if show_layers else title + ': '}F_G = {totals['G'] / 1e6:.1f} MFLOP, F_D = "
+          f"{totals['D'] / 1e6:.1f} MFLOP; a training step costs 3 F_G + 7 F_D = "
+          f"{per_image / 1e9:.3f} GFLOP per image.\n")
     return per_image
+
+
+def has_bfloat16_units():
+    """Whether this CPU does bfloat16 math natively (AMX or AVX512-BF16)."""
+    with open("/proc/cpuinfo") as f:
+        flags_line = next((line for line in f if line.startswith("flags")), "")
+    return " amx_bf16" in flags_line or " avx512_bf16" in flags_line
 
 
 def main():
     config = config_lib.preset("tutorial", image_size=28, channels=1,
                                batch_size=FLAGS.batch_size)
-    images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images
+    bundled = data.read_local_copy(data.BUNDLED_MNIST_DIR, labelled=True)
+    images = bundled.images
     print(f"# Throughput, {datetime.date.today()}\n\nDevice: {describe_device()}. "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python "
           f"{platform.python_version()}.\nCommand: python benchmarks/throughput.py "
@@ -226,25 +255,45 @@ def main():
           f"{FLAGS.steps or 'one epoch of'} timed steps x {FLAGS.reps} interleaved reps after "
           f"{FLAGS.warmup} "
           "warm-up steps.\n")
-    flops_per_image = print_flops_table(config)
+    flops_per_image = {"reference": print_flops_table(config)}
     if FLAGS.peak_gflops:
         peak, peak_source = FLAGS.peak_gflops, "--peak_gflops"
     elif tf.config.list_physical_devices("GPU"):
         peak, peak_source = None, "unknown for a GPU: pass --peak_gflops"
     else:
         peak, peak_source = cpu_peak_gflops()
-    print(f"Peak: {f'{peak:.0f} GFLOP/s' if peak else 'not known'} ({peak_source}).\n")
+    print(f"Peak: {f'{peak:.0f} GFLOP/s' if peak else 'not known'} ({peak_source}).")
+    peaks = {"reference": peak}
+    bfloat16_units = not tf.config.list_physical_devices("GPU") and has_bfloat16_units()
+    bfloat16_peak = None
+    if bfloat16_units and not FLAGS.peak_gflops:
+        cores = len(os.sched_getaffinity(0))
+        megahertz = peak / cores / (64 if "64 FLOP" in peak_source else 32) * 1000
+        bfloat16_peak = cores * megahertz / 1000 * AMX_BF16_FLOPS_PER_CYCLE
+        print(f"bfloat16 peak on AMX: {bfloat16_peak:.0f} GFLOP/s ({cores} cores x "
+              f"{megahertz / 1000:.2f} GHz x {AMX_BF16_FLOPS_PER_CYCLE} FLOP/cycle).")
+    print()
 
     tf.get_logger().setLevel("ERROR")  # Each variant traces its own loop: not a retrace.
     keras.utils.set_random_seed(0)
     loops = [ReferenceLoop(images, config)]
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     for variant in VARIANTS:
-        if (variant.name in FLAGS.only
-                or not FLAGS.only and (on_gpu or variant.name not in GPU_ONLY)):
+        wanted = (variant.name in FLAGS.only if FLAGS.only else
+                  on_gpu or variant.name not in GPU_ONLY
+                  and (variant.name not in BFLOAT16_UNITS or bfloat16_units))
+        if wanted:
             keras.utils.set_random_seed(0)
-            loops.append(DcganTfLoop(images, dataclasses.replace(config, **variant.overrides),
-                                     variant.name))
+            variant_config = data.resolve(config_lib.preset(
+                variant.preset, image_size=28, channels=1, batch_size=FLAGS.batch_size,
+                **variant.overrides))
+            flops_per_image[variant.name] = (
+                flops_per_image["reference"] if variant.preset == "tutorial"
+                and not variant_config.conditional
+                else print_flops_table(variant_config, show_layers=False, title=variant.name))
+            peaks[variant.name] = (bfloat16_peak if "bfloat16" in variant.name
+                                   and bfloat16_peak else peak)
+            loops.append(DcganTfLoop(images, bundled.labels, variant_config, variant.name))
     steps = FLAGS.steps or len(images) // FLAGS.batch_size
     for variant_loop in loops:
         start = time.perf_counter()
@@ -260,20 +309,24 @@ def main():
         print(f"rep {rep + 1}/{FLAGS.reps}: " + ", ".join(
             f"{name} {values[-1]:.0f}" for name, values in rates.items()) + " images/s",
             flush=True)
-    print_results(rates, flops_per_image, peak)
+    print_results(rates, flops_per_image, peaks)
 
 
-def print_results(rates, flops_per_image, peak):
+def print_results(rates, flops_per_image, peaks):
+    """The table: each variant's images/s, its ratio to the reference, and its
+    GFLOP/s as a fraction of the peak of the units it runs on (bfloat16 variants:
+    AMX's, where the CPU has it)."""
     reference = rates["reference"]
     print("\n| loop | images/s | vs reference | GFLOP/s | of peak |\n"
           "| --- | ---: | ---: | ---: | ---: |")
     for name, values in rates.items():
         ratios = [value / base for value, base in zip(values, reference)]
         median = statistics.median(values)
-        gflops = median * flops_per_image / 1e9
+        gflops = median * flops_per_image[name] / 1e9
+        peak = peaks[name]
         print(f"| {name} | {median:.0f} ({min(values):.0f}-{max(values):.0f}) | "
               f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
-              f"{gflops:.1f} | {f'{gflops / peak:.0%}' if peak else 'n/a'} |")
+              f"{gflops:.1f} | {f'{gflops / peak:.1%}' if peak else 'n/a'} |")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ class Config:
     data_dir: str = setting("", "A local copy of the data: IDX files (train-images-idx3-"
                             "ubyte[.gz]), a Keras .npz with x_train, CIFAR-10 python batches, "
                             "or the image folder of --dataset=folder.")
-    workdir: str = setting("", "The run directory, for every artifact; '' = runs/<dataset>.")
+    workdir: str = setting("", "The run directory, for every artifact; '' = runs/<dataset> "
+                           "(runs/<dataset>_conditional with --conditional).")
     download: bool = setting(True, "Let keras.datasets download the data when no local copy "
                              "is found.")
     epochs: int = setting(50, "Total epochs; a resumed run trains up to this many.",

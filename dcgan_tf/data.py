@@ -73,7 +73,8 @@ def resolve(config):
         image_size=config.image_size or size,
         channels=config.channels or channels,
         num_classes=num_classes,
-        workdir=config.workdir or os.path.join("runs", config.dataset))
+        workdir=config.workdir or os.path.join(
+            "runs", config.dataset + ("_conditional" if config.conditional else "")))
 
 
 def load_images(config):
