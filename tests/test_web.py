@@ -32,13 +32,18 @@ def _serve(*flags, tmp=None):
 
 
 @needs_browser
-def test_page_draws_the_generators_images_in_chromium(tmp_path):
+@pytest.mark.parametrize("num_classes, query, expected_labels", [
+    (0, "", None), (10, "&label=3", [3, 3, 3, 3])])
+def test_page_draws_the_generators_images_in_chromium(tmp_path, num_classes, query,
+                                                       expected_labels):
     run = tmp_path / "run"  # Only a SavedModel: serve_web converts it to ONNX itself.
-    generator = models.build_generator(config.Config(image_size=28, channels=1, noise_dim=16))
+    generator = models.build_generator(config.Config(
+        image_size=28, channels=1, noise_dim=16, conditional=bool(num_classes),
+        num_classes=num_classes))
     rng = np.random.default_rng(1)
     generator.set_weights([w + 0.05 * rng.standard_normal(w.shape).astype(w.dtype)
                            for w in generator.get_weights()])
-    export.export_model(generator, str(run / "generator"))
+    export.export_model(generator, str(run / "generator"), num_classes)
     served = tmp_path / "tmp"  # Where the server keeps the page and the model.
     served.mkdir()
     server = _serve(f"--model={run}", tmp=served)
@@ -48,21 +53,23 @@ def test_page_draws_the_generators_images_in_chromium(tmp_path):
         assert url, first + server.stderr.read()
         page = subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-             "--virtual-time-budget=20000", "--dump-dom", f"{url.group()}?check=5&n=4"],
+             "--virtual-time-budget=20000", "--dump-dom", f"{url.group()}?check=5&n=4{query}"],
             capture_output=True, text=True, timeout=120).stdout
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert not list(served.glob("dcgan_tf_web-*"))  # SIGTERM removed the server's folder.
     assert 'data-ready="yes"' in page, page[-2000:]
-    assert "4 samples, 28x28x1" in page
+    assert ("4 samples of class 3, 28x28x1" if num_classes else "4 samples, 28x28x1") in page
     shown = json.loads(html.unescape(re.search(r'<pre id="check">(.*?)</pre>', page).group(1)))
     assert shown["dims"] == [4, 28, 28, 1]
     noise = np.array(shown["noise"], np.float32).reshape(4, 16)
     assert abs(noise.mean()) < 0.5 and 0.5 < noise.std() < 1.5  # Standard normal noise.
     browser = np.array(shown["values"], np.float32).reshape(4, 28, 28, 1)
     loaded = export.load_generator(str(run / "generator"))
-    expected = np.asarray(loaded.serve(noise))
+    assert shown["labels"] == expected_labels
+    expected = np.asarray(loaded.serve(noise, *([np.int32(expected_labels)] if num_classes
+                                                 else [])))
     assert np.abs(browser - expected).max() <= 1e-4
     assert not (run / "generator.onnx").exists()  # The run directory is left as it was.
 

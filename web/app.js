@@ -1,6 +1,8 @@
 // Draws a grid of samples from model/generator.onnx (written by python -m dcgan_tf.serve_web).
 // "New samples" draws fresh noise; the slider walks every cell from its noise to another
-// point along a great circle (slerp), as generate.py --interpolate does.
+// point along a great circle (slerp), as generate.py --interpolate does. A conditional
+// generator (train.py --conditional) gets a class menu: one class in every cell, or every
+// class in turn (?label=K chooses class K at the start).
 "use strict";
 
 const params = new URLSearchParams(location.search);
@@ -14,6 +16,7 @@ const canvas = document.getElementById("grid");
 const walk = document.getElementById("walk");
 const seedInput = document.getElementById("seed");
 const newButton = document.getElementById("new");
+const classMenu = document.getElementById("class");
 let session, info, start, end;
 
 // A small seeded generator (mulberry32) and Box-Muller: standard normal noise.
@@ -53,10 +56,27 @@ function slerp(a, b, t) {
   return out;
 }
 
+// The class of each cell: the menu's class, or with "every class" 0, 1, 2, ... in turn.
+function labels(rows) {
+  const chosen = parseInt(classMenu.value, 10);
+  return Int32Array.from({ length: rows }, (_, i) => chosen >= 0 ? chosen : i % info.num_classes);
+}
+
 async function generate(noise, rows) {
-  const input = new ort.Tensor("float32", noise, [rows, info.noise_dim]);
-  const outputs = await session.run({ [session.inputNames[0]]: input });
+  const feeds = { noise: new ort.Tensor("float32", noise, [rows, info.noise_dim]) };
+  if (info.num_classes) feeds.label = new ort.Tensor("int32", labels(rows), [rows]);
+  const outputs = await session.run(feeds);
   return outputs[session.outputNames[0]];
+}
+
+function fillClassMenu() {
+  if (!info.num_classes) return;
+  const options = [["-1", "every class"]].concat(
+    Array.from({ length: info.num_classes }, (_, k) => [String(k), String(k)]));
+  for (const [value, text] of options) classMenu.add(new Option(text, value));
+  const start = parseInt(params.get("label") || "-1", 10);
+  classMenu.value = start >= 0 && start < info.num_classes ? String(start) : "-1";
+  document.getElementById("class-label").hidden = false;
 }
 
 function draw(images) {
@@ -86,7 +106,9 @@ async function show() {
   const began = performance.now();
   const images = await generate(slerp(start, end, parseFloat(walk.value)), COUNT);
   draw(images);
-  status.textContent = `${COUNT} samples, ${info.height}x${info.width}x${info.channels}, ` +
+  const chosen = parseInt(classMenu.value, 10);
+  status.textContent = `${COUNT} samples${chosen >= 0 ? ` of class ${chosen}` : ""}, ` +
+    `${info.height}x${info.width}x${info.channels}, ` +
     `in ${Math.round(performance.now() - began)} ms.`;
 }
 
@@ -104,6 +126,7 @@ async function check(seed) {
   const images = await generate(noise, COUNT);
   const shown = document.getElementById("check");
   shown.textContent = JSON.stringify({ noise: Array.from(noise), dims: images.dims,
+                                       labels: info.num_classes ? Array.from(labels(COUNT)) : null,
                                        values: Array.from(images.data) });
   shown.hidden = false;
 }
@@ -131,6 +154,7 @@ async function main() {
   try {
     info = await (await fetch("model/info.json")).json();
     session = await ort.InferenceSession.create("model/generator.onnx");
+    fillClassMenu();
     if (params.has("check")) await check(parseInt(params.get("check"), 10));
     if (params.has("bench")) await bench(parseInt(params.get("bench"), 10));
     newNoise();
@@ -146,4 +170,5 @@ async function main() {
 newButton.addEventListener("click", () => { seedInput.value = parseInt(seedInput.value || "0", 10) + 1; newNoise(); show(); });
 seedInput.addEventListener("change", () => { newNoise(); show(); });
 walk.addEventListener("input", () => show());
+classMenu.addEventListener("change", () => show());
 main();
