@@ -18,7 +18,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,9 +25,8 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from quality_report import fill_block  # noqa: E402  Beside this file.
+from dcgan_tf.doc_blocks import fill_block  # noqa: E402
 from runner import cpu_name  # noqa: E402
 
 RESULT = os.path.join(REPO, "benchmarks", "results", "export_formats.json")

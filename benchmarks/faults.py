@@ -36,12 +36,12 @@ import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf import data, recorder  # noqa: E402
 from dcgan_tf.csv_log import CsvLog  # noqa: E402
-from quality_report import faults_cases_text, fill_block  # noqa: E402  Beside this file.
+from dcgan_tf.doc_blocks import fill_block  # noqa: E402
+from quality_report import faults_cases_text  # noqa: E402  Beside this file.
 from runner import cpu_name  # noqa: E402
 
 CASES_RESULT = os.path.join(REPO, "benchmarks", "results", "faults_cases.json")

@@ -22,7 +22,8 @@ from PIL import Image
 
 from small_data import EMOJI_DIR, OTHER_ARTWORK_DIR, RESULTS, ROWS, _write_json
 from quality import REPO
-from quality_report import fill_block, slug
+from dcgan_tf.doc_blocks import fill_block
+from quality_report import slug
 
 RUNS = os.path.join(REPO, "benchmarks", "runs", "small_data")
 FIGURE = os.path.join(REPO, "docs", "figures", "small_data", "measure_ladder.png")
@@ -55,14 +56,12 @@ def evaluate(source, kind, out):
 
 
 def _half():
-    sys.path.insert(0, REPO)
     from dcgan_tf import readers
     return len(readers.list_image_files(EMOJI_DIR)) // 2
 
 
 def samples(source, count=8):
     """uint8 [count, 64, 64, 3]: a generator's first samples (seed 0), or real images."""
-    sys.path.insert(0, REPO)
     from dcgan_tf import export, folder_measure, sampling
     if source.endswith("generator"):
         images = sampling.sample(export.load_generator(source), count, seed=0)

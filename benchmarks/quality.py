@@ -38,15 +38,14 @@ import sys
 import time
 
 import numpy as np
-
-from quality_report import (conditional_report, conditional_summary, fill_block, report,  # noqa
-                            slug)  # Beside this file.
+from quality_report import conditional_report, conditional_summary, report, slug  # Beside.
 from runner import cpu_name, pinned, run_queue, timed_run
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 # NumPy only: no TensorFlow in this process.
-from dcgan_tf import config_flags, run_dir, spectrum  # noqa: E402
+from dcgan_tf import config_flags, run_dir, spectrum
+from dcgan_tf.doc_blocks import fill_block
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "quality")
 FIGURES = os.path.join(REPO, "docs", "figures", "quality")

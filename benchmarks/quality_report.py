@@ -264,26 +264,6 @@ def curves_figure(grouped, names, out_path):
     plt.close(figure)
 
 
-def fill_block(page, name, text, tool="quality.py"):
-    """Replaces `<!-- TOOL: NAME -->...<!-- /TOOL: NAME -->` in `page`."""
-    with open(page, encoding="utf-8") as f:
-        content = f.read()
-    start, end = f"<!-- {tool}: {name} -->\n", f"<!-- /{tool}: {name} -->"
-    if start not in content or end not in content:
-        raise SystemExit(f"{page} has no {start.strip()} ... {end} block")
-    before, rest = content.split(start, 1)
-    after = rest.split(end, 1)[1]
-    with open(page, "w", encoding="utf-8") as f:
-        f.write(before + start + text.rstrip("\n") + "\n" + end + after)
-
-
-def read_block(page, name, tool):
-    """The text between `<!-- TOOL: NAME -->` and its end marker in `page`."""
-    with open(page, encoding="utf-8") as f:
-        content = f.read()
-    return content.split(f"<!-- {tool}: {name} -->\n", 1)[1].split(f"<!-- /{tool}: {name} -->")[0]
-
-
 def faults_cases_text(path):
     """The damage cases' table as docs/reliability.md shows it, from the JSON
     that benchmarks/faults.py stores at `path`."""

@@ -92,7 +92,6 @@ def mnist_subset(count, runs_dir):
     """An .npz of `count` bundled MNIST images (seed 0), repeated to MNIST_REPEATED_TO."""
     path = os.path.join(runs_dir, "data", f"mnist_{count}.npz")
     if not os.path.exists(path):
-        sys.path.insert(0, REPO)
         from dcgan_tf import data, readers
         images = readers.read_idx_images(
             os.path.join(data.BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
@@ -151,7 +150,6 @@ def measure(name, seed, runs_dir, core, emoji_dir):
     if group.startswith("emoji"):
         # As many samples as the reference half (the odd-numbered files) holds, so that
         # samples, the floor and the other artwork are measured at the same counts.
-        sys.path.insert(0, REPO)
         from dcgan_tf import readers
         command += [f"--data_dir={emoji_dir}",
                     f"--num={len(readers.list_image_files(emoji_dir)) // 2}"]
@@ -174,7 +172,6 @@ def measure_other_artwork(group, emoji_dir, other_dir):
     out = os.path.join(RESULTS, "reference", f"{group}_facebook.json")
     if os.path.exists(out) or not os.path.isdir(other_dir):
         return
-    sys.path.insert(0, REPO)
     from dcgan_tf import readers
     os.makedirs(os.path.dirname(out), exist_ok=True)
     subprocess.run([sys.executable, os.path.join(REPO, "evaluate.py"), f"--images={other_dir}",
@@ -237,7 +234,7 @@ def main():
             print(f"{name}: {' '.join(flags)}")
         return
     if args.report:
-        from quality_report import fill_block
+        from dcgan_tf.doc_blocks import fill_block
         from small_data_report import augment_figure, readme_summary, report
         if os.path.isdir(args.emoji_dir):
             augment_figure(args.emoji_dir, os.path.join(FIGURES, "augment_examples.png"))

@@ -143,12 +143,9 @@ def readme_summary(results_dir, figures_dir, rows):
 def augment_figure(emoji_dir, out, count=6):
     """What the discriminator sees with --augment: `count` emoji (rows: the images,
     then each transform alone, then all three), drawn with dcgan_tf.augment."""
-    import sys
-
     import numpy as np
     import tensorflow as tf
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from dcgan_tf import augment, data, readers
 
     paths = readers.list_image_files(emoji_dir)

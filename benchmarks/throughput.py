@@ -43,7 +43,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 from dcgan_tf import cli, config as config_lib, data, loop, models  # noqa: E402
 from dcgan_tf.state import TrainState  # noqa: E402

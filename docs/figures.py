@@ -26,13 +26,11 @@ samples and steps (for the tests); its numbers are not the ones to commit.
 
 import json
 import os
-import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 # Run from a checkout without `pip install -e .`: the package is one folder up.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 import keras  # noqa: E402

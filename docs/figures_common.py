@@ -2,13 +2,14 @@
 
 import io
 import os
-import re
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from dcgan_tf import doc_blocks  # noqa: E402
 
 DPI = 72
 
@@ -41,16 +42,5 @@ def log_spectrum_image(spectrum):
 
 
 def fill_pages(docs_dir, blocks):
-    """Replaces each `<!-- figures.py: NAME -->...<!-- /figures.py: NAME -->` block."""
-    for page in sorted(os.listdir(docs_dir)):
-        if not page.endswith(".md"):
-            continue
-        path = os.path.join(docs_dir, page)
-        with open(path) as f:
-            text = f.read()
-        for name, block in blocks.items():
-            pattern = re.compile(rf"(<!-- figures\.py: {name} -->\n).*?(<!-- /figures\.py: "
-                                 rf"{name} -->)", re.DOTALL)
-            text = pattern.sub(lambda m: m.group(1) + block + m.group(2), text)
-        with open(path, "w") as f:
-            f.write(text)
+    """Fills each `<!-- figures.py: NAME -->` block of the pages in `docs_dir`."""
+    doc_blocks.fill_blocks_in(docs_dir, blocks, "figures.py")

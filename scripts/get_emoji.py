@@ -23,14 +23,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 
 from absl import flags
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dcgan_tf import cli  # noqa: E402
 from dcgan_tf.errors import InputError  # noqa: E402
 

@@ -7,12 +7,10 @@ the same TensorFlow build repeats them, so the shipped files can be checked.
 """
 
 import os
-import sys
 
 # Hide TensorFlow's C++ start-up notices (CPU features, missing CUDA); keep warnings.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 # Run from a checkout without `pip install -e .`: the package is one folder up.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import flags  # noqa: E402
 

@@ -7,10 +7,8 @@ tests/test_flags.py fails when the page and the fields disagree.
 """
 
 import os
-import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 from dcgan_tf import config, config_flags, settings, tool_settings  # noqa: E402
 

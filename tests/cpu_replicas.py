@@ -18,5 +18,4 @@ if __name__ == "__main__":
         tf.config.list_physical_devices("CPU")[0],
         [tf.config.LogicalDeviceConfiguration()] * replicas)
     sys.argv = ["train.py", *sys.argv[2:]]
-    sys.path.insert(0, REPO)
     runpy.run_path(os.path.join(REPO, "train.py"), run_name="__main__")

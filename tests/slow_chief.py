@@ -15,7 +15,6 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 if __name__ == "__main__":
-    sys.path.insert(0, REPO)
     from dcgan_tf import distribute, run_dir
 
     seconds = float(sys.argv[1])

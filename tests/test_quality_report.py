@@ -11,6 +11,8 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
 import quality_report  # noqa: E402
 
+from dcgan_tf import doc_blocks  # noqa: E402
+
 METRICS = (("Fréchet ↓", "frechet", "{:.1f}"), ("recall ↑", "recall", "{:.2f}"))
 
 
@@ -48,7 +50,7 @@ def test_report_sorts_by_mean_frechet_with_spread_and_writes_one_strip_each(tmp_
 def test_fill_block_replaces_only_the_marked_block(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("intro\n<!-- quality.py: tables -->\nold\n<!-- /quality.py: tables -->\nend\n")
-    quality_report.fill_block(str(page), "tables", "new table")
+    doc_blocks.fill_block(str(page), "tables", "new table")
     assert page.read_text() == ("intro\n<!-- quality.py: tables -->\nnew table\n"
                                 "<!-- /quality.py: tables -->\nend\n")
 
@@ -98,7 +100,7 @@ def test_every_stored_result_has_the_settings_its_configuration_spells_today():
 
 def test_reliability_page_shows_the_stored_fault_matrix():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    shown = quality_report.read_block(os.path.join(repo, "docs", "reliability.md"), "cases",
+    shown = doc_blocks.read_block(os.path.join(repo, "docs", "reliability.md"), "cases",
                                       "faults.py")
     stored = quality_report.faults_cases_text(
         os.path.join(repo, "benchmarks", "results", "faults_cases.json"))
@@ -109,7 +111,7 @@ def test_reliability_page_shows_the_stored_fault_matrix():
 def test_performance_page_shows_the_stored_export_measurements():
     import export_formats  # noqa: E402  (beside quality_report; TensorFlow only when measuring)
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    shown = quality_report.read_block(os.path.join(repo, "docs", "performance.md"),
+    shown = doc_blocks.read_block(os.path.join(repo, "docs", "performance.md"),
                                       "export formats", "export_formats.py")
     with open(export_formats.RESULT) as f:
         assert shown == export_formats.table(json.load(f))
