@@ -27,7 +27,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from dcgan_tf.doc_blocks import fill_block  # noqa: E402
-from runner import cpu_name  # noqa: E402
+from dcgan_tf.devices import cpu_name  # noqa: E402
 
 RESULT = os.path.join(REPO, "benchmarks", "results", "export_formats.json")
 MODELS = {"28x28x1 (MNIST default)": dict(image_size=28, channels=1),

@@ -42,7 +42,7 @@ from dcgan_tf import data, recorder  # noqa: E402
 from dcgan_tf.csv_log import CsvLog  # noqa: E402
 from dcgan_tf.doc_blocks import fill_block  # noqa: E402
 from quality_report import faults_cases_text  # noqa: E402  Beside this file.
-from runner import cpu_name  # noqa: E402
+from dcgan_tf.devices import cpu_name  # noqa: E402
 
 CASES_RESULT = os.path.join(REPO, "benchmarks", "results", "faults_cases.json")
 

@@ -39,10 +39,11 @@ import time
 
 import numpy as np
 from quality_report import conditional_report, conditional_summary, report, slug  # Beside.
-from runner import cpu_name, pinned, run_queue, timed_run
+from runner import pinned, run_queue, timed_run
 
 # NumPy only: no TensorFlow in this process.
 from dcgan_tf import config_flags, run_dir, spectrum
+from dcgan_tf.devices import cpu_name
 from dcgan_tf.doc_blocks import fill_block
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

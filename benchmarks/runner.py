@@ -8,7 +8,6 @@ again adds up the time of every attempt.
 
 import concurrent.futures
 import os
-import platform
 import queue
 import subprocess
 import time
@@ -101,13 +100,3 @@ def run_queue(items, cores, lock_path, is_due, work):
                 future.result()
             except Exception as e:  # One failed run must not stop the others.
                 print(f"FAILED: {e}", flush=True)
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or "unknown"

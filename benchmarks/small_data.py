@@ -35,7 +35,9 @@ import numpy as np
 
 from quality import REPO  # Beside this file.
 from quality_report import slug
-from runner import cpu_name, pinned, run_queue, timed_run
+from runner import pinned, run_queue, timed_run
+
+from dcgan_tf.devices import cpu_name
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "small_data")
 FIGURES = os.path.join(REPO, "docs", "figures", "small_data")

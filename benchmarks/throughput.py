@@ -44,7 +44,7 @@ import tensorflow as tf  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from dcgan_tf import cli, config as config_lib, data, loop, models  # noqa: E402
+from dcgan_tf import cli, config as config_lib, data, devices, loop, models  # noqa: E402
 from dcgan_tf.state import TrainState  # noqa: E402
 
 flags.DEFINE_integer("batch_size", 256, "BATCH_SIZE for every variant (the tutorial's).")
@@ -206,15 +206,9 @@ def cpu_peak_gflops():
 
 
 def describe_device():
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name",
-                                                                           gpu.name)
-                         for gpu in gpus)
-    with open("/proc/cpuinfo") as f:
-        model = next((line.split(":")[1].strip() for line in f
-                      if line.startswith("model name")), platform.processor())
-    return f"CPU: {model}, {len(os.sched_getaffinity(0))} cores"
+    if tf.config.list_physical_devices("GPU"):
+        return devices.describe()
+    return f"CPU: {devices.cpu_name(len(os.sched_getaffinity(0)))}"
 
 
 def print_flops_table(config, show_layers=True, title="the tutorial's networks"):
@@ -233,13 +227,6 @@ def print_flops_table(config, show_layers=True, title="the tutorial's networks")
           f"{totals['D'] / 1e6:.1f} MFLOP; a training step costs 3 F_G + 7 F_D = "
           f"{per_image / 1e9:.3f} GFLOP per image.\n")
     return per_image
-
-
-def has_bfloat16_units():
-    """Whether this CPU does bfloat16 math natively (AMX or AVX512-BF16)."""
-    with open("/proc/cpuinfo") as f:
-        flags_line = next((line for line in f if line.startswith("flags")), "")
-    return " amx_bf16" in flags_line or " avx512_bf16" in flags_line
 
 
 def main():
@@ -263,7 +250,7 @@ def main():
         peak, peak_source = cpu_peak_gflops()
     print(f"Peak: {f'{peak:.0f} GFLOP/s' if peak else 'not known'} ({peak_source}).")
     peaks = {"reference": peak}
-    bfloat16_units = not tf.config.list_physical_devices("GPU") and has_bfloat16_units()
+    bfloat16_units = not tf.config.list_physical_devices("GPU") and devices.has_bfloat16_units()
     bfloat16_peak = None
     if bfloat16_units and not FLAGS.peak_gflops:
         cores = len(os.sched_getaffinity(0))

@@ -20,8 +20,8 @@ import tensorflow as tf
 
 import dcgan_tf
 
-from dcgan_tf import (conditioning, data, distribute, export, loop, models, quality_log,
-                      run_dir)
+from dcgan_tf import (conditioning, data, devices, distribute, export, loop, models,
+                      quality_log, run_dir)
 from dcgan_tf.errors import InputError
 from dcgan_tf.interrupts import StopRequest, TrainingInterrupted
 from dcgan_tf.loop import TrainingDiverged
@@ -136,7 +136,7 @@ def _train(config, overwrite, strategy, changes):
                 "x".join(map(str, config.image_shape)), image_data.source,
                 f", conditional on {config.num_classes} classes ({config.conditioning})"
                 if config.conditional else "",
-                _device_name(strategy, config.strategy),
+                devices.describe(strategy, config.strategy),
                 "on" if loop.uses_xla(config) else "off", config.workdir)
     start_step = int(state.step)
     if start_step >= target_step:
@@ -163,7 +163,7 @@ def _train(config, overwrite, strategy, changes):
                 run_dir.add_run_info(config, dict(
                     start_step=start_step, step=int(state.step),
                     seconds=round(time.monotonic() - began, 1), ending=ending,
-                    device=_device_name(strategy, config.strategy), xla=loop.uses_xla(config),
+                    device=devices.describe(strategy, config.strategy), xla=loop.uses_xla(config),
                     precision=config.precision, strategy=config.strategy,
                     replicas=strategy.num_replicas_in_sync, images=len(image_data.images),
                     versions=_versions()))
@@ -399,13 +399,3 @@ def _real_examples(config, image_data):
 def _spread(images, count):
     """`count` images taken evenly across `images` (a folder is read in name order)."""
     return images[np.linspace(0, len(images) - 1, min(count, len(images))).astype(int)]
-
-
-def _device_name(strategy, config_strategy):
-    gpus = tf.config.list_physical_devices("GPU")
-    names = ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-                      for gpu in gpus) or "CPU (no GPU found; training runs on the CPU)"
-    if distribute.is_distributed(strategy):
-        count = strategy.num_replicas_in_sync
-        names += f" ({config_strategy}, {count} replica{'s' if count > 1 else ''})"
-    return names
