@@ -165,44 +165,9 @@ def _load_named_dataset(config):
 
 def read_local_copy(path, labelled=False):
     """Reads a dataset from a file or folder in any format `readers` knows, with its
-    labels when `labelled` (an IDX file's companion labels file, an .npz's y_train,
-    CIFAR-10's batch labels).
-
-    A folder is searched for, in order: IDX training images, a `.npz`, CIFAR-10
-    python batches, and as a last resort IDX test images (with a warning).
-    """
-    if os.path.isfile(path):
-        if path.endswith(".npz"):
-            images = readers.read_npz_images(path)
-            labels = readers.read_npz_labels(path, len(images)) if labelled else None
-        else:
-            images = readers.read_idx_images(path)
-            labels = readers.read_idx_labels_for(path, len(images)) if labelled else None
-        return ImageData(images, path, labels)
-    if not os.path.isdir(path):
-        raise DataError(f"{path}: no such file or folder.")
-    names = sorted(os.listdir(path))
-    for prefix in ("train-images-idx3-ubyte", "train-images.idx3-ubyte"):
-        for name in names:
-            if name.startswith(prefix):
-                return read_local_copy(os.path.join(path, name), labelled)
-    for name in names:
-        if name.endswith(".npz"):
-            return read_local_copy(os.path.join(path, name), labelled)
-    if any(name.startswith("data_batch_") for name in names):
-        images = readers.read_cifar_batches(path)
-        return ImageData(images, path,
-                         readers.read_cifar_labels(path, len(images)) if labelled else None)
-    if "cifar-10-batches-py" in names:
-        return read_local_copy(os.path.join(path, "cifar-10-batches-py"), labelled)
-    for name in names:
-        if name.startswith("t10k-images"):
-            logger.warning("%s has no training split; training on the test split %s.",
-                           path, name)
-            return read_local_copy(os.path.join(path, name), labelled)
-    raise DataError(
-        f"{path}: found no dataset files (looked for train-images-idx3-ubyte[.gz], "
-        "t10k-images-idx3-ubyte[.gz], a Keras .npz, or CIFAR-10 data_batch_* files).")
+    labels when `labelled` (readers.read_dataset finds the format)."""
+    images, labels, source = readers.read_dataset(path, labelled)
+    return ImageData(images, source, labels)
 
 
 def convert_images(images, image_size, channels):

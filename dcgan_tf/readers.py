@@ -133,6 +133,54 @@ def read_npz_images(path):
     return images
 
 
+def read_dataset(path, labelled=False):
+    """Reads a dataset from a file or folder, finding its format.
+
+    A file is a Keras `.npz` or an IDX image file. A folder is searched for, in
+    order: IDX training images, a `.npz`, CIFAR-10 python batches (or their
+    cifar-10-batches-py folder), and as a last resort IDX test images (with a
+    warning).
+
+    Args:
+        path: the file or folder.
+        labelled: also read each image's class label (an IDX file's companion
+            labels file, an .npz's y_train, CIFAR-10's batch labels).
+
+    Returns:
+        (uint8 images [N, H, W, C], int32 labels [N] or None, the file or folder
+        read).
+    """
+    if os.path.isfile(path):
+        if path.endswith(".npz"):
+            images = read_npz_images(path)
+            return images, read_npz_labels(path, len(images)) if labelled else None, path
+        images = read_idx_images(path)
+        return images, read_idx_labels_for(path, len(images)) if labelled else None, path
+    if not os.path.isdir(path):
+        raise DataError(f"{path}: no such file or folder.")
+    names = sorted(os.listdir(path))
+    for prefix in ("train-images-idx3-ubyte", "train-images.idx3-ubyte"):
+        for name in names:
+            if name.startswith(prefix):
+                return read_dataset(os.path.join(path, name), labelled)
+    for name in names:
+        if name.endswith(".npz"):
+            return read_dataset(os.path.join(path, name), labelled)
+    if any(name.startswith("data_batch_") for name in names):
+        images = read_cifar_batches(path)
+        return images, read_cifar_labels(path, len(images)) if labelled else None, path
+    if "cifar-10-batches-py" in names:
+        return read_dataset(os.path.join(path, "cifar-10-batches-py"), labelled)
+    for name in names:
+        if name.startswith("t10k-images"):
+            logger.warning("%s has no training split; training on the test split %s.",
+                           path, name)
+            return read_dataset(os.path.join(path, name), labelled)
+    raise DataError(
+        f"{path}: found no dataset files (looked for train-images-idx3-ubyte[.gz], "
+        "t10k-images-idx3-ubyte[.gz], a Keras .npz, or CIFAR-10 data_batch_* files).")
+
+
 def read_npz_labels(path, count):
     """The class labels of a Keras-style `.npz` (`y_train`), one per image of `count`.
 
