@@ -49,9 +49,10 @@ from dcgan_tf.state import TrainState  # noqa: E402
 
 flags.DEFINE_integer("batch_size", 256, "BATCH_SIZE for every variant (the tutorial's).")
 flags.DEFINE_integer("steps", 0, "Timed steps per variant per repetition; 0 = one epoch of "
-                     "the sample at --batch_size. dcgan_tf's loop is timed in whole epochs "
-                     "(rounded up), as train.py runs it: a call that starts mid-epoch would "
-                     "also pay for skipping the batches already seen.")
+                     "the sample at --batch_size. dcgan_tf's loop is timed in whole epochs, as "
+                     "train.py runs it (a call that starts mid-epoch would also pay for "
+                     "skipping the batches already seen): with --steps it trains on the "
+                     "first steps x batch_size images, so that an epoch is --steps steps.")
 flags.DEFINE_integer("reps", 3, "Interleaved repetitions.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps per variant before the first repetition.")
 flags.DEFINE_list("only", [], "Run only these variants (names from the table); the "
@@ -279,7 +280,11 @@ def main():
                 else print_flops_table(variant_config, show_layers=False, title=variant.name))
             peaks[variant.name] = (bfloat16_peak if "bfloat16" in variant.name
                                    and bfloat16_peak else peak)
-            loops.append(DcganTfLoop(images, bundled.labels, variant_config, variant.name))
+            # With --steps, an epoch of dcgan_tf's loop is that many steps (the first
+            # images of the sample), so the timed calls are whole epochs.
+            count = FLAGS.steps * FLAGS.batch_size if FLAGS.steps else len(images)
+            loops.append(DcganTfLoop(images[:count], bundled.labels[:count], variant_config,
+                                     variant.name))
     steps = FLAGS.steps or len(images) // FLAGS.batch_size
     for variant_loop in loops:
         start = time.perf_counter()

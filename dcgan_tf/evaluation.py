@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from dcgan_tf import (classifiers, conditioning, export, files, folder_measure, metrics,
-                      sampling)
+                      run_dir, sampling)
 from dcgan_tf.errors import InputError
 from dcgan_tf.tool_settings import MIN_SAMPLES
 from dcgan_tf.tool_settings import EvalConfig  # noqa: F401  Also importable from here.
@@ -308,15 +308,19 @@ def run(config):
 
 def default_out(model):
     """<model>/../metrics.json: beside the generator, in its run directory."""
-    return os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "metrics.json")
+    return os.path.join(_run_dir_of(model).workdir, "metrics.json")
 
 
 def _run_config(model):
     """The run's config.json next to the model folder, as a dict ({} if unreadable)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(model.rstrip(os.sep))), "config.json")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(_run_dir_of(model).config_json, encoding="utf-8") as f:
             values = json.load(f)
     except (OSError, ValueError):
         return {}
     return values if isinstance(values, dict) else {}
+
+
+def _run_dir_of(model):
+    """The run directory a generator folder or file sits in."""
+    return run_dir.RunDir(os.path.dirname(os.path.abspath(model.rstrip(os.sep))))

@@ -229,7 +229,7 @@ def load_runner(path):
 def _run_num_classes(path):
     """The num_classes of the run config.json beside `path`, or None."""
     try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(path)), "config.json"),
+        with open(run_dir.RunDir(os.path.dirname(os.path.abspath(path))).config_json,
                   encoding="utf-8") as f:
             return int(json.load(f)["num_classes"]) or None
     except (OSError, ValueError, KeyError, TypeError):
@@ -313,7 +313,7 @@ def load_generator(path):
         return _load_converted(path)
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         hint = ""
-        if os.path.isfile(os.path.join(path, "generator", "saved_model.pb")):
+        if os.path.isfile(os.path.join(run_dir.RunDir(path).generator, "saved_model.pb")):
             hint = f" It looks like a run directory: use --model={os.path.join(path, 'generator')}"
         raise InputError(f"--model={path}: not a SavedModel folder (no saved_model.pb).{hint}")
     try:

@@ -35,12 +35,12 @@ LOSS_FIELDS = ("step", "epoch", *METRICS)
 
 def losses_log(config):
     """losses.csv of the run in config.workdir (not yet read)."""
-    return CsvLog(run_dir.path(config, "losses.csv"), LOSS_FIELDS, kind="dcgan_tf losses file")
+    return CsvLog(run_dir.of(config).losses_csv, LOSS_FIELDS, kind="dcgan_tf losses file")
 
 
 def metrics_log(config):
     """metrics.csv of the run in config.workdir (not yet read)."""
-    return CsvLog(run_dir.path(config, "metrics.csv"), quality_log.fields(config),
+    return CsvLog(run_dir.of(config).metrics_csv, quality_log.fields(config),
                   integer_fields=quality_log.INTEGER_FIELDS, float_format="{:.6g}",
                   kind="dcgan_tf metrics file")
 
@@ -75,11 +75,11 @@ class Recorder(Callback):
         self.losses = losses_log(config).load(step)
         self.quality = metrics_log(config).load(step)
         self.new_rows = []  # Loss rows read back since the last save.
-        directory = (run_dir.path(config, "checkpoints") if is_chief
+        directory = (run_dir.of(config).checkpoints if is_chief
                      else tempfile.mkdtemp(prefix="dcgan_tf_worker_"))
         self.manager = tf.train.CheckpointManager(state.checkpoint(), directory,
                                                   max_to_keep=CHECKPOINTS_TO_KEEP)
-        self.writer = (tf.summary.create_file_writer(run_dir.path(config, "tensorboard"))
+        self.writer = (tf.summary.create_file_writer(run_dir.of(config).tensorboard)
                        if is_chief else tf.summary.create_noop_writer())
         self.saved_step = step  # The step of the latest checkpoint.
         self.frame_step = step  # The step the latest progress frame shows.
@@ -131,7 +131,7 @@ class Recorder(Callback):
         self.losses.rows.extend(self.new_rows)
         self.losses.write()
         columns = {name: self.losses.column(name) for name in LOSS_FIELDS}
-        visualize.plot_losses(run_dir.path(self.config, "losses.png"), columns,
+        visualize.plot_losses(run_dir.of(self.config).losses_png, columns,
                               self.steps_per_epoch)
         with self.writer.as_default():
             for row in self.new_rows:
@@ -151,13 +151,13 @@ class Recorder(Callback):
         inputs = conditioning.progress_inputs(self.config, state.progress_noise)
         samples = state.sampling_generator(inputs, training=False).numpy()
         grid = visualize.image_grid(samples, columns=self.columns)
-        visualize.save_png(frame_path(self.config, epoch_number), grid)
-        frame_paths = [frame_path(self.config, n) for n in range(1, epoch_number + 1)]
+        visualize.save_png(run_dir.of(self.config).frame(epoch_number), grid)
+        frame_paths = [run_dir.of(self.config).frame(n) for n in range(1, epoch_number + 1)]
         frames = _readable_frames([path for path in frame_paths if os.path.exists(path)],
                                   grid.shape)
-        visualize.save_gif(run_dir.path(self.config, "progress.gif"), frames)
+        visualize.save_gif(run_dir.of(self.config).progress_gif, frames)
         if self.real_grid is not None:
-            visualize.save_png(run_dir.path(self.config, "real_vs_fake.png"),
+            visualize.save_png(run_dir.of(self.config).real_vs_fake,
                                visualize.side_by_side(self.real_grid, grid))
         with self.writer.as_default():
             tf.summary.image("samples", grid[np.newaxis], step=step)
@@ -207,6 +207,3 @@ def _flush_checkpoint(prefix):
             files.fsync(os.path.join(directory, file_name))
     files.fsync(directory)
 
-
-def frame_path(config, epoch_number):
-    return run_dir.path(config, "samples", f"epoch_{epoch_number:04d}.png")

@@ -72,17 +72,55 @@ def resume_changes(old, new):
             and getattr(old, field.name) != getattr(new, field.name)]
 
 
-def path(config, *parts):
-    return os.path.join(config.workdir, *parts)
-
-
+# Every file and folder a run writes, by the RunDir attribute that names it; so
+# everything --overwrite removes. Other files a user keeps in the workdir stay.
+_NAMES = dict(config_json="config.json", data_json="data.json", checkpoints="checkpoints",
+              samples="samples", progress_gif="progress.gif", real_vs_fake="real_vs_fake.png",
+              losses_csv="losses.csv", losses_png="losses.png", metrics_csv="metrics.csv",
+              tensorboard="tensorboard", generator="generator", discriminator="discriminator",
+              run_info="run_info.json")
 # The generator in the formats other than the SavedModel (export.py), by format.
 EXPORT_FILES = {"litert": "generator.tflite", "onnx": "generator.onnx"}
-# Everything a run writes, and so everything --overwrite removes. Other files a
-# user keeps in the workdir are left alone.
-ARTIFACTS = ("config.json", "data.json", "checkpoints", "samples", "progress.gif",
-             "real_vs_fake.png", "losses.csv", "losses.png", "metrics.csv", "tensorboard",
-             "generator", *EXPORT_FILES.values(), "discriminator", "run_info.json")
+ARTIFACTS = (*_NAMES.values(), *EXPORT_FILES.values())
+
+
+class RunDir:
+    """Every path of a run directory, named once: `RunDir(workdir).losses_csv`.
+
+    The attributes are those of _NAMES (config_json, checkpoints, generator, ...);
+    `frame(n)` is epoch n's progress frame, `exported(format)` a converted
+    generator file, and config_copy and data_copy the copies kept beside the
+    checkpoints.
+    """
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+
+    def __getattr__(self, name):
+        if name in _NAMES:
+            return os.path.join(self.workdir, _NAMES[name])
+        raise AttributeError(name)
+
+    def frame(self, epoch_number):
+        """samples/epoch_NNNN.png, the progress frame of epoch `epoch_number` (from 1)."""
+        return os.path.join(self.workdir, _NAMES["samples"], f"epoch_{epoch_number:04d}.png")
+
+    def exported(self, export_format):
+        """The generator converted to `export_format` ('litert' or 'onnx')."""
+        return os.path.join(self.workdir, EXPORT_FILES[export_format])
+
+    @property
+    def config_copy(self):
+        return os.path.join(self.checkpoints, _NAMES["config_json"])
+
+    @property
+    def data_copy(self):
+        return os.path.join(self.checkpoints, _NAMES["data_json"])
+
+
+def of(config):
+    """The RunDir of config.workdir."""
+    return RunDir(config.workdir)
 
 
 def compare(config):
@@ -109,14 +147,15 @@ def _previous_config(config):
     system that lost the write) while checkpoints exist, the copy saved beside
     the checkpoints stands in for it, and create() writes config.json again.
     """
-    if not os.path.exists(path(config, "config.json")) and not os.path.isdir(
-            path(config, "checkpoints")):
+    run = of(config)
+    if not os.path.exists(run.config_json) and not os.path.isdir(run.checkpoints):
         return None, None
     problems, read = [], {}
-    for name in ("config.json", os.path.join("checkpoints", "config.json")):
+    for name, path in (("config.json", run.config_json),
+                       ("checkpoints/config.json", run.config_copy)):
         try:
-            with open(path(config, name), encoding="utf-8") as f:
-                read[name] = Config.from_json(f.read())
+            with open(path, encoding="utf-8") as f:
+                read[path] = Config.from_json(f.read())
         except FileNotFoundError:
             problems.append(f"{name}: missing")
         except (OSError, ValueError, TypeError) as e:
@@ -134,9 +173,8 @@ def _previous_config(config):
             return None, ("config.json disagrees with its copy beside the checkpoints (edited "
                           "by hand?): " + "; ".join(edited))
     if problems:
-        name = next(iter(read))
         logger.warning("%s; the run's settings are read from its copy %s instead, and "
-                       "config.json is written again.", problems[0], path(config, name))
+                       "config.json is written again.", problems[0], next(iter(read)))
     return next(iter(read.values())), None
 
 
@@ -176,21 +214,21 @@ def _recorded_data(config):
             epochs out of order and write over its frames.
     """
     problems = []
-    for name in ("data.json", os.path.join("checkpoints", "data.json")):
+    for path in (of(config).data_json, of(config).data_copy):
         try:
-            with open(path(config, name), encoding="utf-8") as f:
+            with open(path, encoding="utf-8") as f:
                 recorded = json.load(f)
         except (FileNotFoundError, NotADirectoryError):
             continue
         except (OSError, ValueError) as e:
-            problems.append(f"{path(config, name)}: unreadable ({e})")
+            problems.append(f"{path}: unreadable ({e})")
             continue
         if not isinstance(recorded, dict):
-            problems.append(f"{path(config, name)}: not a JSON object")
+            problems.append(f"{path}: not a JSON object")
             continue
         if problems:
             logger.warning("%s; the copy %s is used, and data.json is written again.",
-                           problems[0], path(config, name))
+                           problems[0], path)
         return recorded
     if problems:
         raise InputError(
@@ -215,7 +253,7 @@ def mismatch_error(config, differences):
 def checkpoints_newest_first(config):
     """Paths of every checkpoint (ckpt-N with its .index file) in the workdir's
     checkpoints/, highest N first; found by listing, whatever the index file says."""
-    directory = path(config, "checkpoints")
+    directory = of(config).checkpoints
     try:
         names = os.listdir(directory)
     except OSError:
@@ -234,13 +272,15 @@ def check_ours(config):
     config.json nor its copy in checkpoints/ reads as a dcgan_tf config. Training
     would write over them, and --overwrite would delete them: both are refused.
     """
-    present = [name for name in ARTIFACTS if os.path.lexists(path(config, name))]
+    present = [name for name in ARTIFACTS
+               if os.path.lexists(os.path.join(config.workdir, name))]
     if not present:
         return
     problems = []
-    for name in ("config.json", os.path.join("checkpoints", "config.json")):
+    for name, path in (("config.json", of(config).config_json),
+                       ("checkpoints/config.json", of(config).config_copy)):
         try:
-            with open(path(config, name), encoding="utf-8") as f:
+            with open(path, encoding="utf-8") as f:
                 Config.from_json(f.read())
             return  # A dcgan_tf run (compare() checks what it was made with).
         except (OSError, ValueError, TypeError) as e:
@@ -260,7 +300,7 @@ def clear(config):
     Call check_ours first: this removes every name in ARTIFACTS.
     """
     for name in ARTIFACTS:
-        files.remove(path(config, name))
+        files.remove(os.path.join(config.workdir, name))
 
 
 _FRAME = re.compile(r"epoch_\d{4}\.png")
@@ -276,18 +316,19 @@ def remove_orphans(config):
     removed = files.remove_orphaned_temporaries(
         config.workdir, lambda name: name in ARTIFACTS)
     removed += files.remove_orphaned_temporaries(
-        path(config, "checkpoints"), lambda name: name in ("config.json", "data.json"))
+        of(config).checkpoints, lambda name: name in ("config.json", "data.json"))
     removed += files.remove_orphaned_temporaries(
-        path(config, "samples"), lambda name: bool(_FRAME.fullmatch(name)))
+        of(config).samples, lambda name: bool(_FRAME.fullmatch(name)))
     for folder, pattern in _ORPHANED_FOLDERS.items():
+        folder = os.path.join(config.workdir, folder)
         try:
-            names = os.listdir(path(config, folder))
+            names = os.listdir(folder)
         except OSError:
             continue
         for name in names:
-            if pattern.fullmatch(name) and os.path.isdir(path(config, folder, name)):
-                files.remove(path(config, folder, name))
-                removed.append(path(config, folder, name))
+            if pattern.fullmatch(name) and os.path.isdir(os.path.join(folder, name)):
+                files.remove(os.path.join(folder, name))
+                removed.append(os.path.join(folder, name))
     if removed:
         logger.info("Removed %d temporary file(s) left by an interrupted run: %s",
                     len(removed), ", ".join(removed))
@@ -297,21 +338,22 @@ def remove_orphans(config):
 def create(config, image_data=None):
     """Creates the workdir and writes config.json (and its copy beside the
     checkpoints) and data.json for `image_data`, failing early if it cannot."""
+    run = of(config)
     try:
-        os.makedirs(path(config, "checkpoints"), exist_ok=True)
+        os.makedirs(run.checkpoints, exist_ok=True)
         remove_orphans(config)
-        for name in ("generator", "discriminator"):
-            if files.recover_directory(path(config, name)):
+        for folder in (run.generator, run.discriminator):
+            if files.recover_directory(folder):
                 logger.warning("%s/ was put back from %s.old/ (an export was interrupted).",
-                               path(config, name), path(config, name))
-        for name in ("config.json", os.path.join("checkpoints", "config.json")):
-            files.write_text(path(config, name), config.to_json())
+                               folder, folder)
+        for path in (run.config_json, run.config_copy):
+            files.write_text(path, config.to_json())
         if image_data is not None:
             record = json.dumps(dict(source=image_data.source,
                                      num_images=len(image_data.images),
                                      fingerprint=image_data.fingerprint), indent=1) + "\n"
-            for name in ("data.json", os.path.join("checkpoints", "data.json")):
-                files.write_text(path(config, name), record)
+            for path in (run.data_json, run.data_copy):
+                files.write_text(path, record)
     except OSError as e:
         raise InputError(f"--workdir={config.workdir}: cannot write there ({e}).") from e
 
@@ -324,14 +366,14 @@ def add_run_info(config, attempt):
     precision and library versions. Benchmarks read it instead of the log. An
     unreadable file is started again."""
     attempts = read_run_info(config.workdir)
-    files.write_text(path(config, "run_info.json"),
+    files.write_text(of(config).run_info,
                      json.dumps(dict(attempts=[*attempts, attempt]), indent=1) + "\n")
 
 
 def read_run_info(workdir):
     """The attempts run_info.json in `workdir` lists ([] when it has none)."""
     try:
-        with open(os.path.join(workdir, "run_info.json"), encoding="utf-8") as f:
+        with open(RunDir(workdir).run_info, encoding="utf-8") as f:
             return json.load(f)["attempts"]
     except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -19,7 +19,7 @@ import tempfile
 
 from absl import flags
 
-from dcgan_tf import cli
+from dcgan_tf import cli, run_dir
 from dcgan_tf.errors import InputError
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
@@ -40,10 +40,10 @@ def find_onnx(model):
     """(path of generator.onnx, path of the SavedModel beside it) for --model:
     a run directory, its generator/ folder, or a .onnx file. Either may not exist."""
     if model.endswith(".onnx"):
-        return model, os.path.join(os.path.dirname(model), "generator")
+        return model, run_dir.RunDir(os.path.dirname(model)).generator
     if os.path.isfile(os.path.join(model, "saved_model.pb")):
         model = os.path.dirname(os.path.abspath(model))
-    return os.path.join(model, "generator.onnx"), os.path.join(model, "generator")
+    return run_dir.RunDir(model).exported("onnx"), run_dir.RunDir(model).generator
 
 
 def prepare(model, web_dir, root):

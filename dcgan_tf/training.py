@@ -285,7 +285,7 @@ def _point_checkpoint_index_at(config, restored):
     """Rewrites checkpoints/checkpoint, the index tf.train.CheckpointManager reads,
     when it is damaged or names another checkpoint than the one restored: the
     manager refuses an unreadable index, and must count on from `restored`."""
-    directory = run_dir.path(config, "checkpoints")
+    directory = run_dir.of(config).checkpoints
     try:
         state = tf.train.get_checkpoint_state(directory)
     except (ValueError, tf.errors.OpError):  # Unparsable or empty text.
@@ -351,7 +351,7 @@ def _summarize(config, start_step, step, seconds, recorder):
 
 
 def _export(config, state, is_chief):
-    generator_path = run_dir.path(config, "generator")
+    generator_path = run_dir.of(config).generator
     if not is_chief:
         logger.info("Worker done at step %d; the chief wrote the run.", int(state.step))
         return
@@ -359,14 +359,14 @@ def _export(config, state, is_chief):
     export.export_model(exportable(config, state.sampling_generator, models.build_generator),
                         generator_path, num_classes)
     export.export_model(exportable(config, state.discriminator, models.build_discriminator),
-                        run_dir.path(config, "discriminator"), num_classes)
+                        run_dir.of(config).discriminator, num_classes)
     others = export.export_generator_formats(
         generator_path, export.chosen_formats(config.export_formats), config.noise_dim,
         num_classes=num_classes)
     logger.info("Exported the %sgenerator to %s%s. Sample from it with: python generate.py "
                 "--model=%s --out=grid.png", "averaged (EMA) " if config.ema_decay else "",
                 generator_path, "".join(
-                    f" and {run_dir.path(config, export.FILE_NAMES[name])} (differs from it "
+                    f" and {run_dir.of(config).exported(name)} (differs from it "
                     f"by at most {difference:.1g})" for name, difference in others.items()),
                 generator_path)
 

@@ -112,7 +112,7 @@ def balanced_run(workdir, quick, seed):
     for step in budget.snapshot_steps:
         training.train(dataclasses.replace(cfg, max_steps=step))  # Resumes where it stopped.
         state = TrainState.create(cfg)
-        checkpoint = tf.train.latest_checkpoint(run_dir.path(cfg, "checkpoints"))
+        checkpoint = tf.train.latest_checkpoint(run_dir.of(cfg).checkpoints)
         state.restore(checkpoint).assert_existing_objects_matched()
         snapshots[step] = state
     losses = recorder.losses_log(cfg).load(last_step)
@@ -464,7 +464,7 @@ def checkerboard_trained(out_dir, quick, seed, run):
 
 def reading_a_run(out_dir, quick, seed, run):
     """The balanced run's own progress.gif and losses.png, and its losses per epoch."""
-    frames = iio.imread(run_dir.path(run.config, "progress.gif"), index=None)
+    frames = iio.imread(run_dir.of(run.config).progress_gif, index=None)
     frames = frames[..., 0] if frames.ndim == 4 else frames  # Gray, whatever the reader says.
     # image_grid enlarges the 4x4 digits 3x; two thirds of that (each pixel 2x2) stays
     # sharp, and 64 gray levels look the same: together a third of the bytes.
@@ -473,7 +473,7 @@ def reading_a_run(out_dir, quick, seed, run):
                                                       Image.NEAREST))[..., np.newaxis] // 4 * 4
              for frame in frames]
     visualize.save_gif(os.path.join(out_dir, "progress.gif"), small)
-    save_palette_png(Image.open(run_dir.path(run.config, "losses.png")),
+    save_palette_png(Image.open(run_dir.of(run.config).losses_png),
                      os.path.join(out_dir, "losses.png"))
 
     history = run.history

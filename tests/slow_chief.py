@@ -21,7 +21,7 @@ if __name__ == "__main__":
     create, compare = run_dir.create, run_dir.compare
 
     def create_slowly(config, image_data=None):
-        os.makedirs(run_dir.path(config, "checkpoints"), exist_ok=True)
+        os.makedirs(run_dir.of(config).checkpoints, exist_ok=True)
         time.sleep(seconds)
         create(config, image_data)
 

@@ -217,7 +217,11 @@ _CHANGED_RESUME_VALUES = dict(dataset="cifar10", image_size=64, channels=3, batc
                               init_stddev=None, leaky_relu_slope=0.1, dropout_rate=0.5,
                               precision="mixed_float16", architecture="dcgan_paper",
                               generator_filters=32, discriminator_filters=16, seed=7,
-                              buffer_size=100, num_examples_to_generate=4)
+                              buffer_size=100, num_examples_to_generate=4,
+                              conditional=True, conditioning="concat", num_classes=5)
+# The other settings a change needs to be a valid Config (--num_classes needs
+# --conditional); both sides of the comparison have them.
+_BASE_FOR = {"num_classes": dict(conditional=True)}
 
 
 def test_resume_fields_test_table_covers_every_field():
@@ -227,18 +231,21 @@ def test_resume_fields_test_table_covers_every_field():
 @pytest.mark.parametrize("name", run_dir.RESUME_FIELDS)
 def test_resume_flags_name_the_flag_that_gives_back_the_stored_setting(name):
     # The refusal's advice, read as train.py reads a flag, resumes the run.
-    stored = dataclasses.replace(Config(), **{name: _CHANGED_RESUME_VALUES[name]})
-    (flag,) = run_dir.resume_flags(stored, Config())
+    base = Config(**_BASE_FOR.get(name, {}))
+    stored = dataclasses.replace(base, **{name: _CHANGED_RESUME_VALUES[name]})
+    (flag,) = run_dir.resume_flags(stored, base)
     flag_name, text = flag.removeprefix("--").split("=", 1)
     kind = type(getattr(Config(), name))
-    resumed = config_flags.from_flag_values("dcgan", {flag_name: kind(text)})
+    value = text == "True" if kind is bool else kind(text)
+    resumed = config_flags.from_flag_values("dcgan", {**_BASE_FOR.get(name, {}),
+                                                      flag_name: value})
     assert run_dir.resume_differences(stored, resumed) == []
 
 
 @pytest.mark.parametrize("name", run_dir.RESUME_FIELDS)
 def test_resume_differences_single_change_is_listed_with_old_and_new(name):
     new_value = _CHANGED_RESUME_VALUES[name]
-    old = Config()
+    old = Config(**_BASE_FOR.get(name, {}))
     new = dataclasses.replace(old, **{name: new_value})
 
     assert run_dir.resume_differences(old, new) == [
