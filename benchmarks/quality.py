@@ -106,6 +106,12 @@ CONFIGURATIONS = {
     "fashion: + resize upsampling + dropout 0.1": ("--dataset=fashion_mnist",) + on(
         SCREEN_BASE, "--upsample=resize", "--dropout_rate=0.1"),
     "fashion: batch 32 + ema 0.999": ("--dataset=fashion_mnist",) + SCREEN_BASE,
+    # The defaults in bfloat16 through oneDNN (AMX on Xeons that have it), no XLA:
+    # faster per step on such CPUs (docs/performance.md); a default only if it keeps
+    # the quality at the same seeds and budgets.
+    "+ resize upsampling + dropout 0.1 + bfloat16": on(
+        SCREEN_BASE, "--upsample=resize", "--dropout_rate=0.1", "--precision=mixed_bfloat16",
+        "--nojit_compile"),
     # Class-conditional (docs/conditional.md): the two ways D sees the label, on the
     # default flags of their time.
     "conditional: projection": ("--conditional", "--conditioning=projection"),

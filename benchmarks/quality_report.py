@@ -274,6 +274,22 @@ def faults_cases_text(path):
             "`python benchmarks/faults.py --trials=0` (cases only):\n\n" + result["table"])
 
 
+def throughput_text(results_dir):
+    """docs/performance.md's measured block: every table benchmarks/throughput.py
+    --save stored in `results_dir`, by batch size."""
+    runs = []
+    for path in glob.glob(os.path.join(results_dir, "*.json")):
+        with open(path, encoding="utf-8") as f:
+            runs.append(json.load(f))
+    parts = []
+    for run in sorted(runs, key=lambda run: run["batch_size"]):
+        parts.append(f"Batch {run['batch_size']}, measured on {run['date']} ({run['device']}; "
+                     f"load average {run['load']} at the end), peaks "
+                     f"{' and '.join(f'{peak:,} GFLOP/s' for peak in run['peaks'])}:\n\n"
+                     f"`{run['command']}`\n\n{run['table']}\n")
+    return "\n".join(parts)
+
+
 def slug(name):
     """A configuration's name as a file name."""
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")

@@ -29,6 +29,7 @@ a backward pass costing about twice its forward: 3 F_G + 7 F_D.
 
 import dataclasses
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -44,8 +45,9 @@ import tensorflow as tf  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from dcgan_tf import cli, config as config_lib, data, devices, loop, models  # noqa: E402
+from dcgan_tf import cli, config as config_lib, data, devices, doc_blocks, loop, models  # noqa: E402
 from dcgan_tf.state import TrainState  # noqa: E402
+from quality_report import throughput_text  # noqa: E402  Beside this file.
 
 flags.DEFINE_integer("batch_size", 256, "BATCH_SIZE for every variant (the tutorial's).")
 flags.DEFINE_integer("steps", 0, "Timed steps per variant per repetition; 0 = one epoch of "
@@ -59,8 +61,13 @@ flags.DEFINE_list("only", [], "Run only these variants (names from the table); t
                   "reference always runs.")
 flags.DEFINE_float("peak_gflops", 0.0, "The device's peak float32 GFLOP/s for the "
                    "fraction-of-peak column; 0 = estimate it for a CPU from /proc/cpuinfo.")
+flags.DEFINE_string("save", "", "Store the table as benchmarks/results/throughput/NAME.json, "
+                    "which --report puts into docs/performance.md.")
+flags.DEFINE_bool("report", False, "Fill docs/performance.md's measured block from the stored "
+                  "tables, and train nothing.")
 FLAGS = flags.FLAGS
 
+RESULTS = os.path.join(REPO, "benchmarks", "results", "throughput")
 BUFFER_SIZE = 60000  # The tutorial's: larger than the sample, so a full shuffle.
 
 
@@ -231,6 +238,9 @@ def print_flops_table(config, show_layers=True, title="the tutorial's networks")
 
 
 def main():
+    if FLAGS.report:
+        report()
+        return
     config = config_lib.preset("tutorial", image_size=28, channels=1,
                                batch_size=FLAGS.batch_size)
     bundled = data.read_local_copy(data.BUNDLED_MNIST_DIR, labelled=True)
@@ -300,24 +310,50 @@ def main():
         print(f"rep {rep + 1}/{FLAGS.reps}: " + ", ".join(
             f"{name} {values[-1]:.0f}" for name, values in rates.items()) + " images/s",
             flush=True)
-    print_results(rates, flops_per_image, peaks)
+    table = print_results(rates, flops_per_image, peaks)
+    if FLAGS.save:
+        save(FLAGS.save, table, peaks)
 
 
 def print_results(rates, flops_per_image, peaks):
-    """The table: each variant's images/s, its ratio to the reference, and its
-    GFLOP/s as a fraction of the peak of the units it runs on (bfloat16 variants:
-    AMX's, where the CPU has it)."""
+    """Prints and returns the table: each variant's images/s, its ratio to the
+    reference, and its GFLOP/s as a fraction of the peak of the units it runs on
+    (bfloat16 variants: AMX's, where the CPU has it)."""
     reference = rates["reference"]
-    print("\n| loop | images/s | vs reference | GFLOP/s | of peak |\n"
-          "| --- | ---: | ---: | ---: | ---: |")
+    lines = ["| loop | images/s | vs reference | GFLOP/s | of peak |",
+             "| --- | ---: | ---: | ---: | ---: |"]
     for name, values in rates.items():
         ratios = [value / base for value, base in zip(values, reference)]
         median = statistics.median(values)
         gflops = median * flops_per_image[name] / 1e9
         peak = peaks[name]
-        print(f"| {name} | {median:.0f} ({min(values):.0f}-{max(values):.0f}) | "
-              f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
-              f"{gflops:.1f} | {f'{gflops / peak:.1%}' if peak else 'n/a'} |")
+        lines.append(f"| {name} | {median:.0f} ({min(values):.0f}-{max(values):.0f}) | "
+                     f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-"
+                     f"{max(ratios):.2f}) | {gflops:.1f} | "
+                     f"{f'{gflops / peak:.1%}' if peak else 'n/a'} |")
+    print("\n" + "\n".join(lines))
+    return "\n".join(lines)
+
+
+def save(name, table, peaks):
+    """Stores one run's table and how it was made under RESULTS/<name>.json."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, f"{name}.json"), "w", encoding="utf-8") as f:
+        json.dump(dict(date=str(datetime.date.today()), device=describe_device(),
+                       load=round(os.getloadavg()[0], 1), batch_size=FLAGS.batch_size,
+                       command="python benchmarks/throughput.py " + " ".join(
+                           arg for arg in sys.argv[1:] if not arg.startswith("--save")),
+                       peaks=sorted({round(peak) for peak in peaks.values() if peak}),
+                       table=table), f, indent=1, ensure_ascii=False)
+
+
+def report():
+    """Fills docs/performance.md's block from every stored run (quality_report.py
+    writes the text, which tests/test_quality_report.py checks against the page)."""
+    text = throughput_text(RESULTS)
+    doc_blocks.fill_block(os.path.join(REPO, "docs", "performance.md"), "measured", text,
+                          tool="throughput.py")
+    print(text)
 
 
 if __name__ == "__main__":
