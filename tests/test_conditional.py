@@ -15,7 +15,7 @@ import pytest
 from conftest import read_log, small_config
 from PIL import Image
 
-from dcgan_tf import (conditioning, config, data, evaluation, export, models, run_dir,
+from dcgan_tf import (conditioning, config, data, evaluation, export, loop, models, run_dir,
                       sampling, training, visualize)
 from dcgan_tf.errors import InputError
 from dcgan_tf.readers import DataError
@@ -326,3 +326,22 @@ def test_consistency_is_high_for_the_right_class_and_low_for_the_wrong_one(
 
 def test_run_dir_lists_the_conditional_settings_as_resume_fields():
     assert {"conditional", "conditioning", "num_classes"} <= set(run_dir.RESUME_FIELDS)
+
+
+def test_unconditional_steps_are_those_of_the_code_before_conditioning(bundled):
+    """The first three steps of a small unconditional run, as the package computed them
+    before --conditional existed (same seed, data and settings). A tolerance, not bit
+    equality: other CPUs round a little differently; a changed network, init order or
+    noise stream moves these by far more."""
+    cfg = config.Config(download=False, batch_size=32, noise_dim=16, jit_compile=False,
+                        num_examples_to_generate=4, workdir="unused")
+    cfg, state = training.initial_state(cfg, restore=False)
+
+    history = loop.run(state, cfg, bundled.images[:96], 3, show_progress=False)
+
+    np.testing.assert_allclose(history["generator_loss"], [
+        float.fromhex(h) for h in ("0x1.5f4d38p-1", "0x1.53ccb4p-1", "0x1.49cc1cp-1")],
+        rtol=1e-4)
+    np.testing.assert_allclose(history["discriminator_loss"], [
+        float.fromhex(h) for h in ("0x1.64d28p+0", "0x1.5955b8p+0", "0x1.50316ap+0")],
+        rtol=1e-4)
