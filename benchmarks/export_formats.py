@@ -10,7 +10,6 @@ interpreter, onnxruntime (both Python, all cores) and onnxruntime-web in headles
 Chromium (WASM, one thread). Speeds are the median of 5 timings of 1 s or more.
 """
 
-import argparse
 import functools
 import http.server
 import json
@@ -23,9 +22,11 @@ import threading
 import time
 
 import numpy as np
+from absl import flags
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+from dcgan_tf import cli  # noqa: E402
 from dcgan_tf.doc_blocks import fill_block  # noqa: E402
 from dcgan_tf.devices import cpu_name  # noqa: E402
 
@@ -141,11 +142,11 @@ def table(result):
     return "\n".join(lines) + "\n"
 
 
+flags.DEFINE_bool("report", False, "Only rewrite the docs block from the stored result.")
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--report", action="store_true", help="only rewrite the docs block "
-                        "from the stored result")
-    if not parser.parse_args().report:
+    if not flags.FLAGS.report:
         measure()
     with open(RESULT) as f:
         text = table(json.load(f))
@@ -155,4 +156,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, flags.FLAGS)

@@ -30,14 +30,14 @@ import sys
 import tempfile
 import time
 
-from absl import app, flags
+from absl import flags
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import cli, config as config_lib  # noqa: E402
 from dcgan_tf import data, recorder  # noqa: E402
 from dcgan_tf.csv_log import CsvLog  # noqa: E402
 from dcgan_tf.doc_blocks import fill_block  # noqa: E402
@@ -132,8 +132,7 @@ def run_trial(command, workdir, signal_number, delay):
                 stderr="" if status_ok else f"exit status {process.returncode}: {stderr[-500:]}")
 
 
-def main(argv):
-    del argv
+def main():
     rng = random.Random(FLAGS.seed)
     images = data.read_local_copy(data.BUNDLED_MNIST_DIR).images[:256, ..., 0]
     totals = collections.defaultdict(collections.Counter)
@@ -464,4 +463,4 @@ def _logged_steps(path):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, flags.FLAGS)

@@ -18,10 +18,12 @@ import subprocess
 import sys
 
 import numpy as np
+from absl import flags
 from PIL import Image
 
 from small_data import EMOJI_DIR, OTHER_ARTWORK_DIR, RESULTS, ROWS, _write_json
 from quality import REPO
+from dcgan_tf import cli
 from dcgan_tf.doc_blocks import fill_block
 from quality_report import slug
 
@@ -121,4 +123,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, flags.FLAGS)

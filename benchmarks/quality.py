@@ -26,7 +26,6 @@ configuration into docs/figures/quality/: the final frame of each seed side by
 side.
 """
 
-import argparse
 import csv
 import dataclasses
 import json
@@ -41,8 +40,11 @@ import numpy as np
 from quality_report import conditional_report, conditional_summary, report, slug  # Beside.
 from runner import pinned, run_queue, timed_run
 
+from absl import flags
+
 # NumPy only: no TensorFlow in this process.
-from dcgan_tf import config_flags, run_dir, spectrum
+from dcgan_tf import cli, config_flags, run_dir, spectrum
+from dcgan_tf.errors import InputError
 from dcgan_tf.devices import cpu_name
 from dcgan_tf.doc_blocks import fill_block
 
@@ -287,24 +289,27 @@ def run_all(names, epochs, seeds, pinned_cores, runs_dir):
         lambda item: not os.path.exists(result_path(item[0], epochs, item[1])), work)
 
 
+def define_flags():
+    """The command line (absl, as every tool of the package; see dcgan_tf.cli)."""
+    flags.DEFINE_integer("epochs", 10, "Epochs per run (10 or 50).")
+    flags.DEFINE_string("seeds", "0,1,2", "Comma-separated seeds.")
+    flags.DEFINE_string("only", "", "Comma-separated configuration names (default: all, in "
+                        "priority order).")
+    flags.DEFINE_string("cores", "0,1", "The cores to pin trainings to, one training per core "
+                        "at a time; '' = one training at a time, unpinned.")
+    flags.DEFINE_string("runs_dir", os.path.join(REPO, "benchmarks", "runs"),
+                        "Where the run directories go (not committed).")
+    flags.DEFINE_bool("report", False, "From the stored results: write the grids, fill the "
+                      "tables of docs/results.md, docs/conditional.md and the README, and "
+                      "print them.")
+    flags.DEFINE_bool("list", False, "List the configurations.")
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per run (10 or 50)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
-    parser.add_argument("--only", default="", help="comma-separated configuration names "
-                        "(default: all, in priority order)")
-    parser.add_argument("--cores", default="0,1", help="the cores to pin trainings to, one "
-                        "training per core at a time; '' = one training at a time, unpinned")
-    parser.add_argument("--runs_dir", default=os.path.join(REPO, "benchmarks", "runs"),
-                        help="where the run directories go (not committed)")
-    parser.add_argument("--report", action="store_true",
-                        help="from the stored results: write the grids, fill the tables of "
-                        "docs/results.md, and print them")
-    parser.add_argument("--list", action="store_true", help="list the configurations")
-    args = parser.parse_args()
+    args = flags.FLAGS
     if args.list:
-        for name, flags in CONFIGURATIONS.items():
-            print(f"{name}: {' '.join(flags) or '(no flags)'}")
+        for name, row_flags in CONFIGURATIONS.items():
+            print(f"{name}: {' '.join(row_flags) or '(no flags)'}")
         return
     if args.report:
         unconditional = {name: flags for name, flags in CONFIGURATIONS.items()
@@ -321,10 +326,11 @@ def main():
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CONFIGURATIONS)
     unknown = [n for n in names if n not in CONFIGURATIONS]
     if unknown:
-        parser.error(f"unknown configurations {unknown}; see --list")
+        raise InputError(f"--only: unknown configurations {unknown}; see --list")
     cores = [int(c) for c in args.cores.split(",") if c.strip()]
     run_all(names, args.epochs, [int(s) for s in args.seeds.split(",")], cores, args.runs_dir)
 
 
 if __name__ == "__main__":
-    main()
+    define_flags()
+    cli.run(main, flags.FLAGS)

@@ -22,7 +22,6 @@ goes on with what is missing. Two trainings run at once, each pinned to one core
 (`--cores=0,1`), as in benchmarks/quality.py.
 """
 
-import argparse
 import json
 import os
 import shlex
@@ -32,12 +31,14 @@ import threading
 import time
 
 import numpy as np
-
+from absl import flags
 from quality import REPO  # Beside this file.
 from quality_report import slug
 from runner import pinned, run_queue, timed_run
 
+from dcgan_tf import cli
 from dcgan_tf.devices import cpu_name
+from dcgan_tf.errors import InputError
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "small_data")
 FIGURES = os.path.join(REPO, "docs", "figures", "small_data")
@@ -213,27 +214,28 @@ def run_all(stage, names, seeds, cores, runs_dir, emoji_dir):
         runs_dir, "locks", f"{stage}_{slug(item[0])}_seed{item[1]}.lock"), due, work)
 
 
+def define_flags():
+    """The command line (absl, as every tool of the package; see dcgan_tf.cli)."""
+    flags.DEFINE_string("seeds", "0,1", "Comma-separated seeds.")
+    flags.DEFINE_string("only", "", "Comma-separated row names (default: all).")
+    flags.DEFINE_string("cores", "0,1", "Cores to pin trainings to; '' = one at a time, "
+                        "unpinned.")
+    flags.DEFINE_string("runs_dir", os.path.join(REPO, "benchmarks", "runs", "small_data"),
+                        "Where the run directories go (not committed).")
+    flags.DEFINE_string("emoji_dir", EMOJI_DIR, "The twitter emoji folder "
+                        "(scripts/get_emoji.py --set=twitter).")
+    flags.DEFINE_string("other_dir", OTHER_ARTWORK_DIR, "The facebook emoji folder "
+                        "(scripts/get_emoji.py --set=facebook), for the other-artwork row.")
+    flags.DEFINE_bool("measure", False, "Measure the trained runs.")
+    flags.DEFINE_bool("report", False, "Tables and grids from the stored results.")
+    flags.DEFINE_bool("list", False, "List the rows.")
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds")
-    parser.add_argument("--only", default="", help="comma-separated row names (default: all)")
-    parser.add_argument("--cores", default="0,1", help="cores to pin trainings to; '' = one "
-                        "at a time, unpinned")
-    parser.add_argument("--runs_dir", default=os.path.join(REPO, "benchmarks", "runs",
-                                                           "small_data"),
-                        help="where the run directories go (not committed)")
-    parser.add_argument("--emoji_dir", default=EMOJI_DIR, help="the twitter emoji folder "
-                        "(scripts/get_emoji.py --set=twitter)")
-    parser.add_argument("--other_dir", default=OTHER_ARTWORK_DIR, help="the facebook emoji "
-                        "folder (scripts/get_emoji.py --set=facebook), for the other-artwork row")
-    parser.add_argument("--measure", action="store_true", help="measure the trained runs")
-    parser.add_argument("--report", action="store_true", help="tables and grids from the "
-                        "stored results")
-    parser.add_argument("--list", action="store_true", help="list the rows")
-    args = parser.parse_args()
+    args = flags.FLAGS
     if args.list:
-        for name, (group, flags) in ROWS.items():
-            print(f"{name}: {' '.join(flags)}")
+        for name, (group, row_flags) in ROWS.items():
+            print(f"{name}: {' '.join(row_flags)}")
         return
     if args.report:
         from dcgan_tf.doc_blocks import fill_block
@@ -249,10 +251,10 @@ def main():
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(ROWS)
     unknown = [n for n in names if n not in ROWS]
     if unknown:
-        parser.error(f"unknown rows {unknown}; see --list")
+        raise InputError(f"--only: unknown rows {unknown}; see --list")
     if any(ROWS[n][0].startswith("emoji") for n in names) and not os.path.isdir(args.emoji_dir):
-        parser.error(f"--emoji_dir={args.emoji_dir}: no such folder; run "
-                     "scripts/get_emoji.py --set=twitter --out=<it> first")
+        raise InputError(f"--emoji_dir={args.emoji_dir}: no such folder; run "
+                         "scripts/get_emoji.py --set=twitter --out=<it> first")
     cores = [int(c) for c in args.cores.split(",") if c.strip()]
     if args.measure:
         for group in sorted({ROWS[n][0] for n in names if ROWS[n][0].startswith("emoji")}):
@@ -262,4 +264,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    define_flags()
+    cli.run(main, flags.FLAGS)

@@ -32,7 +32,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 # Run from a checkout without `pip install -e .`: the package is one folder up.
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 import keras  # noqa: E402
 import matplotlib  # noqa: E402
 matplotlib.use("Agg")
@@ -40,7 +40,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import config as config_lib, data, models, readers, visualize  # noqa: E402
+from dcgan_tf import cli, config as config_lib, data, models, readers, visualize  # noqa: E402
+from dcgan_tf.errors import InputError  # noqa: E402
 import figures_answers  # noqa: E402  (next to this script)
 import figures_trained  # noqa: E402
 from dcgan_tf.spectrum import mean_power_spectrum, nyquist_to_median  # noqa: E402
@@ -61,9 +62,7 @@ FLAGS = flags.FLAGS
 LABELS_PATH = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-labels-idx1-ubyte.gz")
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
+def main():
     os.makedirs(FLAGS.out_dir, exist_ok=True)
     start = time.time()
     numbers, blocks = {}, {}
@@ -81,8 +80,8 @@ def main(argv):
         by_name = {section.__name__: section for section in untrained}
         unknown = sorted(set(FLAGS.only) - set(by_name))
         if unknown:
-            raise app.UsageError(f"--only: unknown sections {unknown}; choose from "
-                                 f"{sorted(by_name)}", exitcode=2)
+            raise InputError(f"--only: unknown sections {unknown}; choose from "
+                             f"{sorted(by_name)}")
         numbers_path = os.path.join(FLAGS.out_dir, "numbers.json")
         if os.path.exists(numbers_path):
             with open(numbers_path) as f:
@@ -416,4 +415,4 @@ def _tap_counts():
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, flags.FLAGS)

@@ -28,11 +28,11 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dcgan_tf import classifiers, export, sampling, spectrum, visualize  # noqa: E402
+from dcgan_tf import classifiers, cli, export, sampling, spectrum, visualize  # noqa: E402
 from figures_common import fill_pages, markdown_table, save_figure  # noqa: E402
 
 DOCS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -214,8 +214,7 @@ def fashion(runs, labels):
     return markdown_table(["run", "checkerboard ratio (1,000 samples)"], rows)
 
 
-def main(argv):
-    del argv
+def main():
     blocks = {}
     if FLAGS.main_run:
         blocks["gallery"] = gallery(FLAGS.main_run)
@@ -237,4 +236,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, flags.FLAGS)
