@@ -143,8 +143,9 @@ def _train(config, overwrite, strategy, changes):
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
     else:
-        logger.info("Training steps %d to %d: %d epochs of %d steps (%d images, batch %d)%s.",
-                    start_step + 1, target_step, config.epochs, steps_per_epoch,
+        logger.info("Training steps %d to %d: %d epoch%s of %d steps (%d images, batch %d)%s.",
+                    start_step + 1, target_step, config.epochs,
+                    "s" if config.epochs > 1 else "", steps_per_epoch,
                     len(image_data.images), config.batch_size,
                     f", stopping at --max_steps={config.max_steps}"
                     if target_step == config.max_steps else "")
