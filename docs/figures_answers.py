@@ -6,6 +6,10 @@ Sections of docs/figures.py (each returns (numbers, blocks)):
                                        their gradients; logits vs probabilities in float32
   keras_defaults.md               Q12  Keras' defaults, read from the installed Keras
   init_scales.md                  Q13  how each initialisation scales D's activations
+  zero_insertion.png, .md         Q10  a stride-2 transposed convolution as zeros inserted
+                                       between the pixels, then a plain convolution
+  optimal_d.png, optimal_d.md     Q9   the GAN objective's best discriminator,
+                                       D* = p_data / (p_data + p_g)
 """
 
 import keras
@@ -148,4 +152,91 @@ def init_scales(out_dir, quick, seed):
     return numbers, {"init_scales": f"Input pixels: std {np.std(digits):.3g}.\n\n" + table}
 
 
-SECTIONS = (gan_losses, keras_defaults, init_scales)
+def zero_insertion(out_dir, quick, seed):
+    """Keras' Conv2DTranspose(k=3, strides=2, "same") on a 3x3 input, computed again
+    as a stride-1 convolution of the input with zeros inserted between its pixels,
+    with the kernel flipped: the two agree to float32 rounding (checked here)."""
+    del quick
+    rng = np.random.default_rng(seed)
+    image = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    kernel = rng.integers(-2, 3, (3, 3)).astype(np.float32)
+    transposed = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)
+    transposed.build(image.shape)
+    transposed.set_weights([kernel[:, :, None, None]])
+    expected = transposed(image).numpy()[0, ..., 0]  # 6x6
+
+    # Zero insertion: stride - 1 zeros between neighbours; then the border a valid 3x3
+    # convolution needs to give 6x6 (3 rows and columns in all: with "same" and stride 2,
+    # TensorFlow puts two on the top and left, one on the bottom and right).
+    inserted = np.zeros((5, 5), np.float32)
+    inserted[::2, ::2] = image[0, ..., 0]
+    padded = np.pad(inserted, ((2, 1), (2, 1)))
+    plain = keras.layers.Conv2D(1, 3, padding="valid", use_bias=False)
+    plain.build((1, *padded.shape, 1))
+    plain.set_weights([kernel[::-1, ::-1, None, None]])  # The kernel turned by 180 degrees.
+    computed = plain(padded[None, ..., None]).numpy()[0, ..., 0]
+    difference = float(np.abs(computed - expected).max())
+    if difference > 1e-5:
+        raise AssertionError(f"zero insertion differs from Conv2DTranspose by {difference}")
+
+    figure, axes = plt.subplots(1, 4, figsize=(11, 3.2),
+                                gridspec_kw={"width_ratios": [3, 8, 3, 6]})
+    panels = ((image[0, ..., 0], "input, 3x3"),
+              (padded, "zeros inserted, then padded (8x8)"),
+              (kernel[::-1, ::-1], "kernel turned 180°"),
+              (expected, "output, 6x6 = Conv2DTranspose"))
+    for axis, (values, title) in zip(axes, panels):
+        axis.imshow(values, cmap="coolwarm", vmin=-np.abs(values).max() or -1,
+                    vmax=np.abs(values).max() or 1)
+        for (row, column), value in np.ndenumerate(values):
+            axis.text(column, row, f"{value:g}", ha="center", va="center", fontsize=8,
+                      color="0.5" if value == 0 else "black")
+        axis.set(title=title, xticks=[], yticks=[])
+    save_figure(figure, out_dir, "zero_insertion.png")
+    block = (f"![A transposed convolution as zero insertion](../figures/zero_insertion.png)\n\n"
+             f"Largest difference between Keras' `Conv2DTranspose(1, 3, strides=2, "
+             f"padding=\"same\")` and the plain convolution of the zero-inserted input: "
+             f"{difference:.1g}.\n")
+    return {"max_difference": difference}, {"zero_insertion": block}
+
+
+def optimal_d(out_dir, quick, seed):
+    """For a fixed G, the D that maximises V(D, G) is p_data / (p_data + p_g)
+    (Goodfellow et al. 2014, Proposition 1), drawn for two 1-D densities; the
+    value of V at D* is checked against -log 4 + 2 JSD(p_data || p_g) numerically."""
+    del quick, seed
+    x = np.linspace(-6, 8, 4001)
+    step = x[1] - x[0]
+
+    def normal(mean, std):
+        return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
+
+    p_data = 0.6 * normal(-1.5, 0.8) + 0.4 * normal(2.0, 0.6)
+    rows, curves = [], []
+    for label, p_g in (("G far from the data", normal(4.0, 1.0)),
+                       ("G close", 0.6 * normal(-1.2, 0.9) + 0.4 * normal(2.3, 0.7)),
+                       ("G = data", p_data)):
+        best = p_data / (p_data + p_g + 1e-300)
+        value = float(np.sum(p_data * np.log(best + 1e-300)
+                             + p_g * np.log(1 - best + 1e-300)) * step)
+        mixture = 0.5 * (p_data + p_g)
+        jsd = 0.5 * float(np.sum(p_data * np.log((p_data + 1e-300) / (mixture + 1e-300))
+                                 + p_g * np.log((p_g + 1e-300) / (mixture + 1e-300))) * step)
+        rows.append((label, f"{value:.3f}", f"{-np.log(4) + 2 * jsd:.3f}", f"{jsd:.3f}"))
+        curves.append((label, p_g, best))
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
+    for axis, (label, p_g, best) in zip(axes, curves):
+        axis.plot(x, p_data / p_data.max(), label="p_data (scaled)", color="tab:blue")
+        axis.plot(x, p_g / p_g.max(), label="p_g (scaled)", color="tab:orange")
+        axis.plot(x, best, label="D*(x)", color="black")
+        axis.set(title=label, xlabel="x", ylim=(-0.05, 1.05))
+    axes[0].legend(fontsize=8)
+    save_figure(figure, out_dir, "optimal_d.png")
+    table = markdown_table(("G", "V(D*, G), integrated", "-log 4 + 2 JSD", "JSD, nats"),
+                           rows)
+    block = ("![The best discriminator for three generators](../figures/optimal_d.png)\n\n"
+             + table + "\n")
+    return {"rows": rows}, {"optimal_d": block}
+
+
+SECTIONS = (gan_losses, keras_defaults, init_scales, zero_insertion, optimal_d)
