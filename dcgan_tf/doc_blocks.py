@@ -12,8 +12,9 @@ def markers(name, tool):
     return f"<!-- {tool}: {name} -->\n", f"<!-- /{tool}: {name} -->"
 
 
-def fill_block(page, name, text, tool="quality.py"):
-    """Replaces block NAME of TOOL in `page` with `text`.
+def fill_block(page, name, text, tool="quality.py", exact=False):
+    """Replaces block NAME of TOOL in `page` with `text` (ending in one newline, or
+    with `exact` as given: the figure scripts' blocks end as their .md files do).
 
     Raises:
         SystemExit: the page has no such block (a script's run would be lost).
@@ -26,7 +27,8 @@ def fill_block(page, name, text, tool="quality.py"):
     before, rest = content.split(start, 1)
     after = rest.split(end, 1)[1]
     with open(page, "w", encoding="utf-8") as f:
-        f.write(before + start + text.rstrip("\n") + "\n" + end + after)
+        body = text if exact else text.rstrip("\n") + "\n"
+        f.write(before + start + body + end + after)
 
 
 def fill_blocks_in(folder, blocks, tool):
@@ -39,7 +41,7 @@ def fill_blocks_in(folder, blocks, tool):
             content = f.read()
         for name, text in blocks.items():
             if markers(name, tool)[0] in content:
-                fill_block(path, name, text, tool)
+                fill_block(path, name, text, tool, exact=True)
 
 
 def read_block(page, name, tool):
