@@ -48,7 +48,17 @@ def config_from_flags():
 def main():
     config = config_from_flags()
     cli.import_tensorflow(hide_start_up=not USER_CHOSE_LOG_LEVEL)  # Seconds.
+    import tensorflow as tf
+
     from dcgan_tf import distribute, training
+
+    # Grappler's remapper tries to fuse D's Conv2D, BiasAdd and LeakyReLU, whose gradient
+    # needs the BiasAdd output unfused; it then abandons its rewrite of the whole train
+    # step with an ERROR line in the progress bar (TensorFlow 2.21) and leaves the graph as
+    # it was. Off for this process, the step is the same graph without the line: the same
+    # losses at the same speed (measured). Code that calls dcgan_tf.loop.run itself keeps
+    # TensorFlow's setting (and sees the line).
+    tf.config.optimizer.set_experimental_options({"remapping": False})
 
     try:
         training.train(config, overwrite=FLAGS.overwrite)

@@ -66,7 +66,10 @@ def resolve(config):
     num_classes = config.num_classes
     if config.conditional and not num_classes:
         num_classes = known.num_classes
-        if not num_classes and os.path.isdir(config.data_dir):
+        if not num_classes:  # A folder: its class subfolders.
+            if not os.path.isdir(config.data_dir):
+                raise DataError(f"--data_dir={config.data_dir}: no such folder (a "
+                                "--conditional folder run counts its classes there).")
             num_classes = len(readers.class_folders(config.data_dir))
     return dataclasses.replace(
         config,

@@ -281,8 +281,11 @@ def run(config):
         reference = load_reference(dataset, config.num, config.data_dir, config.seed)
     labels = None
     if loaded:
-        if loaded.conditional:  # Every class in turn.
-            labels = conditioning.balanced_labels(config.num, sampling.known_classes(loaded))
+        if loaded.conditional:  # Every class in turn; a file that cannot tell how many
+            # classes it has (.tflite outside its run) is asked for the classifier's.
+            count = (reference.logits.shape[1] if loaded.num_classes is None
+                     else loaded.num_classes)
+            labels = conditioning.balanced_labels(config.num, count)
         images = sampling.sample(loaded, config.num, config.seed, config.batch_size, labels)
     else:
         images = folder_measure.read_folder(config.images, image_shape).images

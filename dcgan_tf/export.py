@@ -202,7 +202,9 @@ def load_runner(path):
             if "label" in sources:
                 feed["label"] = np.asarray(labels, np.int32)
             return session.run(None, feed)[0]
-        num_classes = int(metadata.get("num_classes", 0)) if "label" in sources else 0
+        num_classes = 0
+        if "label" in sources:  # A file from elsewhere may lack the metadata: unknown.
+            num_classes = int(metadata["num_classes"]) if "num_classes" in metadata else None
         return run_onnx, sources["noise"].shape[-1], num_classes
     with warnings.catch_warnings():  # tf.lite.Interpreter's notice about ai_edge_litert.
         warnings.simplefilter("ignore")

@@ -59,11 +59,6 @@ def build_train_steps(config, state, strategy=None):
         loss scales, XLA setting and strategy.
     """
     strategy = strategy or tf.distribute.get_strategy()
-    # Grappler's remapper tries to fuse D's Conv2D, BiasAdd and LeakyReLU, whose
-    # gradient needs the BiasAdd output unfused; it then abandons the whole step
-    # with an ERROR line (TensorFlow 2.21) and leaves the graph as it was. Off, the
-    # step is that same graph without the line: the same losses, at the same speed.
-    tf.config.optimizer.set_experimental_options({"remapping": False})
     train_step = make_train_step(
         state.generator, state.discriminator, state.generator_optimizer,
         state.discriminator_optimizer, state.noise_rng,

@@ -324,10 +324,18 @@ def read_labelled_folder(directory, image_size, channels):
             + (f", and {len(loose)} images outside any, e.g. {loose[0]}" if loose else "")
             + "). Put each class's images in a subfolder of its own.")
     images, paths = _read_images(directory, image_size, channels)
+    folders = [os.path.relpath(path, directory).split(os.sep)[0] for path in paths]
+    # A class is a subfolder with readable images, as the folder measure counts them:
+    # one whose files all fail to decode would be an empty class the generator is
+    # asked for but never shown (a zip's __MACOSX/ folder of ._ files, say).
+    empty = sorted(set(classes) - set(folders))
+    if empty:
+        raise DataError(
+            f"{directory}: the subfolder(s) {', '.join(empty)} hold no readable image, so "
+            "--conditional would make them classes without examples. Remove them (or fix "
+            "their images).")
     index = {name: k for k, name in enumerate(classes)}
-    labels = np.array([index[os.path.relpath(path, directory).split(os.sep)[0]]
-                       for path in paths], np.int32)
-    return images, labels, classes
+    return images, np.array([index[folder] for folder in folders], np.int32), classes
 
 
 def read_image_folder(directory, image_size, channels):

@@ -49,7 +49,7 @@ def run(config):
                             config.seed)
         labels = walk_class(config, loaded)
     elif loaded.conditional and config.label is None:  # A row per class.
-        classes = config.label_list() or tuple(range(known_classes(loaded)))
+        classes = config.label_list() or tuple(range(known_classes(loaded, config.model)))
         noise = np.tile(sample_noise(loaded.noise_dim, config.num, config.seed),
                         (len(classes), 1))
         labels, columns = np.repeat(np.array(classes, np.int32), config.num), config.num
@@ -117,16 +117,18 @@ def sample(loaded, num, seed, batch_size=256, labels=None):
                            labels)
 
 
-def known_classes(loaded):
+def known_classes(loaded, model=""):
     """A conditional generator's number of classes.
 
     Raises:
-        InputError: a .tflite file that cannot tell (no run config.json beside it).
+        InputError: a file that cannot tell (a .tflite file outside its run
+            directory), naming `model`.
     """
     if loaded.num_classes is None:
-        raise InputError("this conditional generator file does not say how many classes it "
-                         "knows (a .tflite file outside its run directory); pass the classes "
-                         "to draw with --labels.")
+        raise InputError(f"{f'--model={model}: ' if model else ''}this conditional generator "
+                         "file does not say how many classes it knows (a .tflite file outside its run directory, "
+                         "with no config.json beside it); pass the classes to draw with "
+                         "--labels.")
     return loaded.num_classes
 
 

@@ -143,8 +143,8 @@ def _train(config, overwrite, strategy, changes):
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
     else:
-        logger.info("Training steps %d to %d: %d epoch%s of %d steps (%d images, batch %d)%s.",
-                    start_step + 1, target_step, config.epochs,
+        logger.info("Training steps %d to %d of a run of %d epoch%s x %d steps (%d images, "
+                    "batch %d)%s.", start_step + 1, target_step, config.epochs,
                     "s" if config.epochs > 1 else "", steps_per_epoch,
                     len(image_data.images), config.batch_size,
                     f", stopping at --max_steps={config.max_steps}"

@@ -112,6 +112,49 @@ def test_folder_with_loose_images_is_refused_naming_one(tmp_path):
         data.load_images(cfg)
 
 
+def test_folder_class_without_readable_images_is_refused_naming_it(tmp_path):
+    for name in ("cats/a.png", "dogs/b.png"):
+        _photo(tmp_path / name, 0)
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "__MACOSX" / "._a.png").write_bytes(b"\x00\x05\x16\x07 not a png")
+    cfg = data.resolve(config.Config(dataset="folder", data_dir=str(tmp_path),
+                                     conditional=True, image_size=32, batch_size=1))
+
+    with pytest.raises(DataError, match="__MACOSX hold no readable image"):
+        data.load_images(cfg)
+
+
+def test_conditional_folder_run_without_its_folder_names_the_folder(tmp_path):
+    with pytest.raises(DataError, match="--data_dir=.*absent: no such folder"):
+        data.resolve(config.Config(dataset="folder", data_dir=str(tmp_path / "absent"),
+                                   conditional=True))
+
+
+@pytest.mark.parametrize("source", ["folder", "cifar10"])
+def test_conditional_colour_runs_train_on_their_labels(tmp_path, source):
+    rng = np.random.default_rng(0)
+    if source == "folder":
+        for k, name in enumerate(("circles", "squares", "stars")):
+            for index in range(6):
+                _photo(tmp_path / "data" / name / f"{index}.png", 40 * k + 2 * index)
+        settings = dict(dataset="folder", image_size=32)
+    else:
+        (tmp_path / "data").mkdir()
+        with open(tmp_path / "data" / "data_batch_1", "wb") as f:
+            pickle.dump({b"data": rng.integers(0, 256, (18, 3072), dtype=np.uint8),
+                         b"labels": [k % 10 for k in range(18)]}, f)
+        settings = dict(dataset="cifar10")
+    cfg = small_config(tmp_path / "data", tmp_path / "run", conditional=True, batch_size=6,
+                       epochs=1, max_steps=2, **settings)
+
+    result = training.train(cfg)
+
+    assert result.config.num_classes == (3 if source == "folder" else 10)
+    loaded = export.load_generator(str(tmp_path / "run" / "generator"))
+    assert loaded.num_classes == result.config.num_classes
+    assert loaded.image_shape == (32, 32, 3)
+
+
 def test_num_classes_without_conditional_is_refused():
     with pytest.raises(InputError, match="--num_classes=3 applies to --conditional"):
         config.Config(num_classes=3)
@@ -148,18 +191,6 @@ def test_conditional_networks_take_labels_and_depend_on_them(architecture, condi
     assert drawn[0].shape == (2, 28, 28, 1) and scored[0].shape == (2, 1)
     assert np.abs(drawn[0] - drawn[1]).max() > 1e-3
     assert np.abs(scored[0] - scored[1]).max() > 1e-3
-
-
-def test_unconditional_networks_are_unchanged_by_the_conditional_settings():
-    """Conditioning and class count are ignored unless --conditional: the same
-    layers, so every checkpoint written before them still restores."""
-    plain = models.build_discriminator(data.resolve(config.Config()))
-    with_settings = models.build_discriminator(data.resolve(config.Config(
-        conditioning="concat")))
-
-    assert [layer.name.rstrip("_0123456789") for layer in plain.layers] == [
-        layer.name.rstrip("_0123456789") for layer in with_settings.layers]
-    assert len(plain.inputs) == 1
 
 
 def test_progress_inputs_share_noise_down_each_column():
@@ -253,6 +284,24 @@ def test_generate_draws_one_class_or_a_row_per_class(conditional_run, tmp_path):
     np.testing.assert_allclose(sevens, sampling.generate_images(loaded, noise, labels=7))
     np.testing.assert_allclose(rows[:3], sevens)  # Row 1 is class 7 on the same noise.
     np.testing.assert_allclose(rows[3:], sampling.generate_images(loaded, noise, labels=2))
+
+
+def test_tflite_outside_its_run_is_measured_on_the_classifiers_classes(conditional_run,
+                                                                       tmp_path):
+    import shutil
+
+    from dcgan_tf.tool_settings import EvalConfig
+
+    _, workdir = conditional_run
+    model = shutil.copy(workdir / "generator.tflite", tmp_path / "generator.tflite")
+    assert export.load_generator(str(model)).num_classes is None  # No config.json beside it.
+
+    report, _, _ = evaluation.run(EvalConfig(model=str(model), dataset="mnist", num=20,
+                                             out=str(tmp_path / "metrics.json")))
+
+    assert report.consistency.num_samples == 20 and len(report.consistency.per_class) == 10
+    with pytest.raises(InputError, match="--model=.*generator.tflite: .*--labels"):
+        sampling.run(SamplingConfig(model=str(model), out=str(tmp_path / "rows.png")))
 
 
 @pytest.mark.parametrize("settings, message", [
