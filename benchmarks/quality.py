@@ -114,6 +114,9 @@ CONFIGURATIONS = {
     "+ resize upsampling + dropout 0.1 + bfloat16": on(
         SCREEN_BASE, "--upsample=resize", "--dropout_rate=0.1", "--precision=mixed_bfloat16",
         "--nojit_compile"),
+    # The defaults with both learning rates falling linearly to 0 at the last step.
+    "+ resize upsampling + dropout 0.1 + linear lr decay": on(
+        SCREEN_BASE, "--upsample=resize", "--dropout_rate=0.1", "--lr_decay=linear"),
     # Class-conditional (docs/conditional.md): the two ways D sees the label, on the
     # default flags of their time.
     "conditional: projection": ("--conditional", "--conditioning=projection"),

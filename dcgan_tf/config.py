@@ -50,6 +50,7 @@ DATASETS = tuple(DATASET_TABLE)
 ARCHITECTURES = ("tutorial", "dcgan_paper")  # See dcgan_tf.models.
 UPSAMPLE_MODES = ("transpose", "resize")
 NAN_POLICIES = ("stop", "skip")
+LR_DECAYS = ("none", "linear")  # See loop.learning_rates.
 LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
@@ -163,6 +164,10 @@ class Config:
         "than G); unset = --learning_rate.", above=0, below=1)
     beta_1: float = setting(0.5, "Adam beta_1 of both networks.",
                             minimum=0, below=1)
+    lr_decay: str = setting("none", "'linear': both learning rates fall in a straight line "
+                            "from their value at step 0 to 0 at the run's last step "
+                            "(--epochs, or --max_steps); 'none' keeps them constant.",
+                            choices=LR_DECAYS)
     seed: int = setting(0, "Seeds Python, NumPy and TensorFlow once; on CPU the same seed and "
                         "flags give the same losses.",
                         minimum=0, maximum=MAX_SEED, resume=True)

@@ -155,6 +155,10 @@ def _train_epoch(state, config, examples, steps_per_epoch, until_step, train_ste
     bar.set_description(f"Epoch {epoch + 1}/{config.epochs}", refresh=False)
     while step < end_step:
         calls = _steps_in_next_call(config, step, end_step)
+        if config.lr_decay != "none":
+            (state.generator_optimizer.learning_rate,
+             state.discriminator_optimizer.learning_rate) = learning_rates(
+                config, step, run_steps(config, steps_per_epoch))
         readout.pending.append(train_steps(batches, tf.constant(calls, tf.int32)))
         previous, step = step, step + calls
         state.step.assign(step)
@@ -179,6 +183,21 @@ def _train_epoch(state, config, examples, steps_per_epoch, until_step, train_ste
         state.epoch.assign(step // steps_per_epoch)
         readout.read()
         readout.callback.on_epoch_end(state)
+
+
+def run_steps(config, steps_per_epoch):
+    """The step a run of `config` ends at: --epochs of it, or --max_steps if sooner."""
+    total = config.epochs * steps_per_epoch
+    return min(total, config.max_steps) if config.max_steps else total
+
+
+def learning_rates(config, step, total_steps):
+    """(G's, D's) learning rate for the step after `step` of a run of `total_steps`:
+    constant, or with --lr_decay=linear falling from the flags' values to 0 at the end
+    (set before each call of the compiled loop, so with --steps_per_call=N it falls in
+    steps of N)."""
+    scale = 1.0 if config.lr_decay == "none" else max(0.0, 1.0 - step / total_steps)
+    return config.learning_rate * scale, config.d_learning_rate * scale
 
 
 def _steps_in_next_call(config, step, end_step):

@@ -126,9 +126,7 @@ def _train(config, overwrite, strategy, changes):
     if is_chief:
         run_dir.create(config, image_data)
     steps_per_epoch = len(image_data.images) // config.batch_size
-    target_step = config.epochs * steps_per_epoch
-    if config.max_steps:
-        target_step = min(target_step, config.max_steps)
+    target_step = loop.run_steps(config, steps_per_epoch)
     recorder = Recorder(config, state, steps_per_epoch, is_chief, reference,
                         real_examples=_real_examples(config, image_data))
     logger.info("Seed %d. Dataset %s: %d images %s from %s%s. Device: %s, XLA %s. Workdir: %s",

@@ -109,3 +109,28 @@ def test_uses_xla_unset_with_a_gpu_compiles(monkeypatch):
                         lambda kind=None: ["/physical_device:GPU:0"] if kind == "GPU" else [])
     assert loop.uses_xla(config.Config()) is True
     assert loop.uses_xla(config.Config(strategy="mirrored")) is False
+
+
+def test_linear_lr_decay_falls_to_zero_at_the_runs_last_step():
+    cfg = config.Config(learning_rate=2e-4, discriminator_learning_rate=4e-4,
+                            lr_decay="linear", epochs=2, max_steps=0)
+    total = loop.run_steps(cfg, steps_per_epoch=5)
+
+    assert total == 10
+    assert loop.learning_rates(cfg, 0, total) == (2e-4, 4e-4)
+    assert loop.learning_rates(cfg, 5, total) == pytest.approx((1e-4, 2e-4))
+    assert loop.learning_rates(cfg, 10, total) == (0.0, 0.0)
+    constant = config.Config(learning_rate=2e-4)
+    assert loop.learning_rates(constant, 7, total) == (2e-4, 2e-4)
+
+
+def test_linear_lr_decay_reaches_the_optimizers(tiny_npz, tmp_path):
+    cfg, state = training.initial_state(small_config(tiny_npz, tmp_path, lr_decay="linear",
+                                                     epochs=2), restore=False)
+    images = data.load_images(cfg).images  # 96 images: 3 steps per epoch, 6 in all.
+
+    loop.run(state, cfg, images, until_step=4, show_progress=False)
+
+    # The last call trained step 4, from step 3 of 6: half the rate.
+    assert float(state.generator_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(state.discriminator_optimizer.learning_rate) == pytest.approx(1e-4)
