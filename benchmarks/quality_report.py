@@ -149,8 +149,14 @@ def conditional_report(results_dir, figures_dir, configurations, metrics, defaul
                     else "" for n in names}
         compared = [f"{d}: {default_name}" if d else default_name for d in datasets]
         rows = {n: configurations[n] for n in compared + names if (epochs, n) in grouped}
+        ceilings = "; ".join(f"{label} {accuracy:.3f}" for label, accuracy in (
+            classifier_accuracy("fashion_mnist" if d == "fashion" else "mnist", label)
+            for d, label in ((d, "Fashion-MNIST" if d == "fashion" else "MNIST")
+                             for d in sorted(datasets))))
         parts.append(f"### {epochs} epochs\n\n"
-                     + table(grouped, epochs, rows, metrics, default_name) + "\n")
+                     + table(grouped, epochs, rows, metrics, default_name) + "\n\n"
+                     f"Class consistency of real test images, the classifier's own accuracy "
+                     f"(its record in dcgan_tf/assets/classifiers/): {ceilings}.\n")
     runs = grouped.get((10, shown), [])
     if runs:
         lines = ["| class | " + " | ".join(str(k) for k in range(10)) + " |",
@@ -187,6 +193,14 @@ def conditional_report(results_dir, figures_dir, configurations, metrics, defaul
     return "\n".join(parts)
 
 
+def classifier_accuracy(dataset, label):
+    """(label, the shipped classifier's accuracy on its real test images), from its record."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "dcgan_tf", "assets", "classifiers", f"{dataset}.json")
+    with open(path, encoding="utf-8") as f:
+        return label, json.load(f)["test_accuracy"]
+
+
 def conditional_summary(results_dir, configurations, default_name):
     """The README's lines: per conditional row and budget, consistency (mean and the
     lowest seed), the worst class over seeds, and the Fréchet distance beside the
@@ -200,11 +214,14 @@ def conditional_summary(results_dir, configurations, default_name):
         default = f"fashion: {default_name}" if name.startswith("fashion") else default_name
         plain = grouped.get((epochs, default), [])
         consistency = [r["metrics"]["consistency"] for r in runs]
+        _, real = classifier_accuracy("fashion_mnist" if name.startswith("fashion")
+                                      else "mnist", "")
         frechet = [r["metrics"]["frechet"] for r in runs]
         lines.append(
             f"- `{' '.join(configurations[name])}`, {dataset}, {epochs} epochs, "
             f"seed{'s' if len(runs) > 1 else ''} {', '.join(str(r['seed']) for r in runs)}: "
-            f"class consistency {statistics.mean(consistency):.1%} (lowest seed {min(consistency):.1%}; worst "
+            f"class consistency {statistics.mean(consistency):.1%} (real test images: "
+            f"{real:.1%}; lowest seed {min(consistency):.1%}; worst "
             f"class {min(r['metrics']['worst_class_consistency'] for r in runs):.1%}), "
             f"Fréchet distance {statistics.mean(frechet):.1f}"
             + (f" (unconditional defaults: "

@@ -61,7 +61,8 @@ class Reference:
         feature_net: classifiers.FeatureNet used for all features.
         features: float64 [M, 128] of the real test split.
         logits: float64 [M, 10] of the real test split.
-        floor: Report for real training images against the test split.
+        floor: Report for real training images against the test split; its
+            consistency is the classifier's accuracy on the test split.
         source: where the test split came from.
         floor_source: where the floor's real images came from.
         labels: int [M], the real images' classes (None for an unlabelled folder).
@@ -101,7 +102,8 @@ def load_reference(dataset, num_samples, data_dir="", seed=0):
                                                         replace=False))
     floor_features, floor_logits = classifiers.extract(
         feature_net, train.images[chosen], description="Real train")
-    floor = compare(floor_features, floor_logits, features, logits, seed)
+    floor = _with_consistency(compare(floor_features, floor_logits, features, logits, seed),
+                              logits, test.labels)
     return Reference(feature_net, features, logits, floor, test.source,
                      f"{count} random images of {train.source}", test.labels)
 
@@ -125,12 +127,22 @@ def load_folder_reference(directory, image_shape, num_samples=0, seed=0, kind=""
     floor_features, floor_logits = classifiers.extract(feature_net, half_a.images,
                                                        description="Real A")
     floor = compare(floor_features, floor_logits, features, logits, seed)
+    if half_b.labels is not None:
+        floor = _with_consistency(floor, logits, half_b.labels)
     if num_samples and num_samples != len(half_b.images):
         logger.info("The floor compares %d with %d real images; --num=%d measures samples at "
                     "the same counts.", len(half_a.images), len(half_b.images),
                     len(half_b.images))
     return Reference(feature_net, features, logits, floor, half_b.source, half_a.source,
                      half_b.labels)
+
+
+def _with_consistency(floor, logits, labels):
+    """The floor with the classifier's accuracy on the reference's real images (held
+    out from its training): about the class consistency a generator drawing real
+    images of each class would score, as this classifier judges them."""
+    return dataclasses.replace(floor, consistency=metrics.class_consistency(
+        logits, np.asarray(labels, np.int64)))
 
 
 def evaluate_images(images, reference, seed=0, labels=None):
@@ -218,12 +230,15 @@ def format_table(report, floor):
         rows.append((name, show(get(report)), show(get(floor)),
                      f"{counts(get(report))} ({counts(get(floor))})"))
     if report.consistency is not None:
-        rows.append(("class consistency (higher)", f"{report.consistency.accuracy:.4f}", "",
+        real = floor.consistency
+        rows.append(("class consistency (higher)", f"{report.consistency.accuracy:.4f}",
+                     f"{real.accuracy:.4f}" if real else "",
                      f"{report.consistency.num_samples}"))
         for k, accuracy in enumerate(report.consistency.per_class):
             distance = (report.class_frechet or ())[k:k + 1] or (None,)
-            rows.append((f"  class {k}", f"{accuracy:.4f}", "", "" if distance[0] is None
-                         else f"Fréchet {distance[0]:.3f}"))
+            rows.append((f"  class {k}", f"{accuracy:.4f}",
+                         f"{real.per_class[k]:.4f}" if real else "",
+                         "" if distance[0] is None else f"Fréchet {distance[0]:.3f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
              for row in rows]

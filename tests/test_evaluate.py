@@ -1,6 +1,7 @@
 """Tests for dcgan_tf.evaluation and the evaluate.py entry point."""
 
 import concurrent.futures
+import dataclasses
 import json
 import os
 import pathlib
@@ -68,11 +69,17 @@ def test_evaluate_images_bad_images_raise_input_error(reference, images, message
 
 
 def test_format_table_shows_value_floor_and_counts_per_metric(reference):
-    table = evaluation.format_table(reference.floor, reference.floor)
+    unconditional = dataclasses.replace(reference.floor, consistency=None)
+    table = evaluation.format_table(unconditional, reference.floor)
+    with_classes = evaluation.format_table(reference.floor, reference.floor).splitlines()
 
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["metric", "generated", "real"]
     assert len(lines) == 2 + 6  # Header, rule, six metrics.
+    # A conditional generator adds consistency overall and per class, beside the real
+    # test images' (the classifier's accuracy).
+    assert len(with_classes) == 2 + 6 + 1 + 10
+    assert f"{reference.floor.consistency.accuracy:.4f}" in with_classes[8]
     assert f"{reference.floor.frechet.value:.3f}" in lines[2]
     assert "500 vs 2000 (500 vs 2000)" in lines[2]
 
