@@ -32,6 +32,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -341,8 +342,8 @@ def save(name, table, peaks):
     with open(os.path.join(RESULTS, f"{name}.json"), "w", encoding="utf-8") as f:
         json.dump(dict(date=str(datetime.date.today()), device=describe_device(),
                        load=round(os.getloadavg()[0], 1), batch_size=FLAGS.batch_size,
-                       command="python benchmarks/throughput.py " + " ".join(
-                           arg for arg in sys.argv[1:] if not arg.startswith("--save")),
+                       command=shlex.join(["python", "benchmarks/throughput.py"] + [
+                           arg for arg in sys.argv[1:] if not arg.startswith("--save")]),
                        peaks=sorted({round(peak) for peak in peaks.values() if peak}),
                        table=table), f, indent=1, ensure_ascii=False)
 

@@ -30,7 +30,8 @@ def cpu_name(cores=None):
         pass
     flags = cpu_flags()
     features = [name for flag, name in _FEATURES if flag in flags]
-    return f"{model} ({', '.join([f'{cores or os.cpu_count()} cores', *features])})"
+    count = cores or os.cpu_count()
+    return f"{model} ({', '.join([f'{count} core' + ('s' if count != 1 else ''), *features])})"
 
 
 def has_bfloat16_units():

@@ -115,3 +115,12 @@ def test_performance_page_shows_the_stored_export_measurements():
                                       "export formats", "export_formats.py")
     with open(export_formats.RESULT) as f:
         assert shown == export_formats.table(json.load(f))
+
+
+def test_performance_page_shows_the_stored_throughput_tables():
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shown = doc_blocks.read_block(os.path.join(repo, "docs", "performance.md"), "measured",
+                                  "throughput.py")
+    stored = quality_report.throughput_text(os.path.join(repo, "benchmarks", "results",
+                                                         "throughput"))
+    assert stored and shown.strip() == stored.strip()
