@@ -54,11 +54,11 @@ def test_a_signal_during_the_final_export_lets_it_finish_then_stops(tiny_npz, tm
     real_export = export.export_model
     calls = []
 
-    def export_with_a_signal(model, path):
+    def export_with_a_signal(model, path, num_classes=0):
         calls.append(path)
         if len(calls) == 1:
             os.kill(os.getpid(), signal.SIGINT)  # Arrives while the generator exports.
-        real_export(model, path)
+        real_export(model, path, num_classes)
 
     monkeypatch.setattr(export, "export_model", export_with_a_signal)
     with pytest.raises(TrainingInterrupted):
