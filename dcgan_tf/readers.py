@@ -298,10 +298,14 @@ def list_image_files(directory):
 def class_folders(directory):
     """The class names of a labelled folder: its subfolders that hold images (at any
     depth), sorted; class k is the k-th. Images directly in `directory` have none."""
-    names = {os.path.relpath(path, directory).split(os.sep)[0]
-             for path in list_image_files(directory)
-             if os.sep in os.path.relpath(path, directory)}
-    return tuple(sorted(names))
+    return _class_of_each(directory, list_image_files(directory))[0]
+
+
+def _class_of_each(directory, paths):
+    """(the sorted class names, each path's top-level subfolder or None if loose)."""
+    folders = [os.path.relpath(path, directory).split(os.sep)[0]
+               if os.sep in os.path.relpath(path, directory) else None for path in paths]
+    return tuple(sorted({folder for folder in folders if folder is not None})), folders
 
 
 def read_labelled_folder(directory, image_size, channels):
@@ -312,19 +316,20 @@ def read_labelled_folder(directory, image_size, channels):
         index of each image's subfolder in class_folders), the class names).
 
     Raises:
-        DataError: images outside a class subfolder, or fewer than two classes.
+        DataError: images outside a class subfolder, fewer than two classes, or a
+            class subfolder with no readable image.
     """
-    classes = class_folders(directory)
-    loose = [path for path in list_image_files(directory)
-             if os.sep not in os.path.relpath(path, directory)]
+    paths = list_image_files(directory)
+    classes, folders = _class_of_each(directory, paths)
+    loose = [path for path, folder in zip(paths, folders) if folder is None]
     if loose or len(classes) < 2:
         raise DataError(
             f"{directory}: --conditional takes its classes from subfolders, one per class "
             f"(found {len(classes)} with images"
             + (f", and {len(loose)} images outside any, e.g. {loose[0]}" if loose else "")
             + "). Put each class's images in a subfolder of its own.")
-    images, paths = _read_images(directory, image_size, channels)
-    folders = [os.path.relpath(path, directory).split(os.sep)[0] for path in paths]
+    images, read = _read_images(directory, paths, image_size, channels)
+    _, folders = _class_of_each(directory, read)
     # A class is a subfolder with readable images, as the folder measure counts them:
     # one whose files all fail to decode would be an empty class the generator is
     # asked for but never shown (a zip's __MACOSX/ folder of ._ files, say).
@@ -347,12 +352,12 @@ def read_image_folder(directory, image_size, channels):
     Returns:
         uint8 array [N, image_size, image_size, channels].
     """
-    return _read_images(directory, image_size, channels)[0]
+    return _read_images(directory, list_image_files(directory), image_size, channels)[0]
 
 
-def _read_images(directory, image_size, channels):
-    """(images, the paths they were read from), skipping unreadable files."""
-    paths = list_image_files(directory)
+def _read_images(directory, paths, image_size, channels):
+    """(images, the paths among `paths` (the folder's image files) read), skipping
+    unreadable files."""
     if not paths:
         raise DataError(
             f"{directory}: no images found (looked recursively for "

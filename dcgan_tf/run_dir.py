@@ -2,6 +2,7 @@
 
     <workdir>/config.json        the run's settings (Config.to_json)
     <workdir>/data.json          what it trains on: source, image count, fingerprint
+                                 (and a labelled folder's class names, in class order)
     <workdir>/checkpoints/       tf.train.CheckpointManager, and a copy of config.json
     <workdir>/samples/           epoch_0001.png ... from the fixed progress noise
     <workdir>/progress.gif       those frames in order
@@ -349,9 +350,11 @@ def create(config, image_data=None):
         for path in (run.config_json, run.config_copy):
             files.write_text(path, config.to_json())
         if image_data is not None:
-            record = json.dumps(dict(source=image_data.source,
-                                     num_images=len(image_data.images),
-                                     fingerprint=image_data.fingerprint), indent=1) + "\n"
+            fields = dict(source=image_data.source, num_images=len(image_data.images),
+                          fingerprint=image_data.fingerprint)
+            if image_data.class_names:  # A labelled folder: class k is the k-th name.
+                fields["class_names"] = list(image_data.class_names)
+            record = json.dumps(fields, indent=1) + "\n"
             for path in (run.data_json, run.data_copy):
                 files.write_text(path, record)
     except OSError as e:

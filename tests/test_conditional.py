@@ -3,6 +3,7 @@ the export without the package, sampling by class, and the class-consistency
 measure."""
 
 import dataclasses
+import json
 import os
 import pickle
 import subprocess
@@ -153,6 +154,9 @@ def test_conditional_colour_runs_train_on_their_labels(tmp_path, source):
     loaded = export.load_generator(str(tmp_path / "run" / "generator"))
     assert loaded.num_classes == result.config.num_classes
     assert loaded.image_shape == (32, 32, 3)
+    recorded = json.loads((tmp_path / "run" / "data.json").read_text())
+    assert recorded.get("class_names") == (["circles", "squares", "stars"]
+                                           if source == "folder" else None)
 
 
 def test_num_classes_without_conditional_is_refused():
