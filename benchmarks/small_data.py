@@ -84,6 +84,10 @@ ROWS = {
     "emoji64: pytorch preset at 32 filters + augment": (
         "emoji64", ("--preset=pytorch", "--epochs=80", "--generator_filters=32",
                     "--discriminator_filters=32", AUGMENT)),
+    # The colour preset told each image's category (its subfolder): every category is
+    # drawn on request, so none can be missing from the samples.
+    "emoji64: colour preset conditional": ("emoji64", ("--preset=colour", "--epochs=80",
+                                                       "--conditional")),
 }
 
 
