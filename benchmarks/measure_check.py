@@ -73,6 +73,24 @@ def samples(source, count=8):
     return folder.images[picked]
 
 
+def ladder_text(result):
+    """docs/metrics.md's ladder block from the stored measure_check.json."""
+    rows, floor, order = result["rows"], result["floor"], result["order"]
+    lines = ["| generator (top to bottom in the picture) | Fréchet, classifier features | "
+             "Fréchet, random features |", "| --- | --- | --- |"]
+    lines += [f"| {r['name']} | {r['classifier']['frechet']:.1f} | {r['random']['frechet']:.3g} |"
+              for r in rows]
+    lines.append(f"| real vs real (floor: half A against half B) | {floor['classifier']:.1f} | "
+                 f"{floor['random']:.3g} |")
+    agree = ("the same order" if order["classifier"] == order["random"] else
+             "different orders (random: " + " > ".join(order["random"]) + ")")
+    link = os.path.relpath(FIGURE, os.path.join(REPO, "docs"))
+    return "\n".join(lines) + (
+        f"\n\n{result['samples']:,} samples against the {result['samples']:,} images of half B. "
+        f"The two feature networks give {agree}.\n\n![8 samples of each generator, worst at "
+        f"the top; then Facebook's and Twitter's real images]({link})\n")
+
+
 def main():
     sources = {name: train_short(name, steps) for name, steps in LADDER.items()}
     for name, (group, _) in ROWS.items():
@@ -105,19 +123,8 @@ def main():
     os.makedirs(os.path.dirname(FIGURE), exist_ok=True)
     # A 256-colour palette keeps the committed figure small (a third of the RGB PNG).
     Image.fromarray(picture).quantize(256).save(FIGURE, optimize=True)
-    lines = ["| generator (top to bottom in the picture) | Fréchet, classifier features | "
-             "Fréchet, random features |", "| --- | --- | --- |"]
-    lines += [f"| {r['name']} | {r['classifier']['frechet']:.1f} | {r['random']['frechet']:.3g} |"
-              for r in rows]
-    lines.append(f"| real vs real (floor: half A against half B) | {floor['classifier']:.1f} | "
-                 f"{floor['random']:.3g} |")
-    agree = ("the same order" if order["classifier"] == order["random"] else
-             "different orders (random: " + " > ".join(order["random"]) + ")")
-    link = os.path.relpath(FIGURE, os.path.join(REPO, "docs"))
-    text = "\n".join(lines) + (
-        f"\n\n{_half():,} samples against the {_half():,} images of half B. The two feature "
-        f"networks give {agree}.\n\n![8 samples of each generator, worst at the top; then "
-        f"Facebook's and Twitter's real images]({link})\n")
+    with open(os.path.join(RESULTS, "measure_check.json"), encoding="utf-8") as f:
+        text = ladder_text(json.load(f))
     fill_block(os.path.join(REPO, "docs", "metrics.md"), "ladder", text, tool="measure_check.py")
     print(text)
 
