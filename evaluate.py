@@ -27,7 +27,7 @@ def main():
 
     config = settings.from_flags(EvalConfig)
     report, reference, out = evaluation.run(config)
-    print(evaluation.format_table(report, reference.floor))
+    print(evaluation.format_table(report, reference.floor, reference.class_names))
     print(f"Wrote {out}")
 
 

@@ -37,7 +37,8 @@ import sys
 import time
 
 import numpy as np
-from quality_report import conditional_report, conditional_summary, report, slug  # Beside.
+from quality_report import (conditional_report, conditional_summary,  # Beside this file.
+                            defaults_summary, report, slug)
 from runner import pinned, run_queue, timed_run
 
 from absl import flags
@@ -63,9 +64,10 @@ CURVE_SAMPLES = 2000
 # (tests/test_quality_report.py checks each stored run's settings against these
 # flags). Order is priority: a cut-off benchmark has the most important
 # comparisons first.
-NO_AVERAGE = ("--ema_decay=0", "--upsample=transpose", "--dropout_rate=0.3")
+NO_AVERAGE = ("--ema_decay=0", "--upsample=transpose", "--dropout_rate=0.3",
+              "--precision=float32")
 SCREEN_BASE = ("--batch_size=32", "--ema_decay=0.999", "--upsample=transpose",
-               "--dropout_rate=0.3")
+               "--dropout_rate=0.3", "--precision=float32")
 
 
 def on(base, *flags):
@@ -74,7 +76,9 @@ def on(base, *flags):
     return tuple(f for f in base if f.split("=")[0] not in names) + flags
 
 
-DEFAULT_NAME = "+ resize upsampling + dropout 0.1"  # Today's defaults.
+# Today's defaults on a CPU with AMX or AVX512-BF16 (--precision=auto picks bfloat16 there;
+# elsewhere the defaults are the row without it).
+DEFAULT_NAME = "+ resize upsampling + dropout 0.1 + bfloat16"
 CONFIGURATIONS = {
     "base (batch 64)": ("--batch_size=64",) + NO_AVERAGE,
     "tutorial": ("--preset=tutorial",),
@@ -124,13 +128,23 @@ CONFIGURATIONS = {
         "--nojit_compile", "--lr_decay=linear"),
     # Class-conditional (docs/conditional.md): the two ways D sees the label, on the
     # default flags of their time.
-    "conditional: projection": ("--conditional", "--conditioning=projection"),
-    "conditional: concat": ("--conditional", "--conditioning=concat"),
+    "conditional: projection": ("--conditional", "--conditioning=projection",
+                                "--precision=float32"),
+    "conditional: concat": ("--conditional", "--conditioning=concat", "--precision=float32"),
     "fashion: conditional projection": ("--dataset=fashion_mnist", "--conditional",
-                                        "--conditioning=projection"),
+                                        "--conditioning=projection", "--precision=float32"),
     "fashion: conditional concat": ("--dataset=fashion_mnist", "--conditional",
-                                    "--conditioning=concat"),
+                                    "--conditioning=concat", "--precision=float32"),
 }
+# The README's table of the defaults: (label, configuration), the defaults first.
+README_ROWS = (
+    ("the defaults (resize-convolution, Dropout 0.1, batch 32, the generator average), in "
+     "bfloat16 as `--precision=auto` picks on CPUs with AMX", DEFAULT_NAME),
+    ("the same in float32 (the default on other CPUs)", "+ resize upsampling + dropout 0.1"),
+    ("the same with Conv2DTranspose (`--upsample=transpose --dropout_rate=0.3`)",
+     "batch 32 + ema 0.999"),
+    ("`--preset=tutorial` (batch 256, Adam 1e-4, beta_1 0.9, Glorot init)", "tutorial"),
+)
 METRICS = (  # (heading, key in the result's "metrics", format, lower is better)
     ("Fréchet ↓", "frechet", "{:.1f}"),
     ("KID ↓", "kid", "{:.3f}"),
@@ -171,17 +185,27 @@ def resolved_settings(flag_list):
     return dataclasses.asdict(config_flags.from_flag_values(preset, values))
 
 
+def continues_exactly(name):
+    """Whether a longer run of `name` can continue its screened run: not when a
+    schedule spans the whole run (--lr_decay), whose steps depend on its length."""
+    return not any(flag.startswith("--lr_decay=") and flag != "--lr_decay=none"
+                   for flag in CONFIGURATIONS[name])
+
+
 def run_one(name, epochs, seed, runs_dir, core):
     """Trains and measures one configuration and seed; writes its result files.
 
     A longer budget than the screen's trains and records the screen's budget
-    first, then continues that run, so one run gives both results.
+    first, then continues that run, so one run gives both results (not for rows
+    whose schedule spans the run: see continues_exactly).
     """
-    if epochs > SCREEN_EPOCHS and not os.path.exists(result_path(name, SCREEN_EPOCHS, seed)):
+    if (epochs > SCREEN_EPOCHS and continues_exactly(name)
+            and not os.path.exists(result_path(name, SCREEN_EPOCHS, seed))):
         run_one(name, SCREEN_EPOCHS, seed, runs_dir, core)
     workdir = os.path.join(runs_dir, f"e{epochs}", slug(name), f"seed{seed}")
     shorter = os.path.join(runs_dir, f"e{SCREEN_EPOCHS}", slug(name), f"seed{seed}")
-    continued = (epochs > SCREEN_EPOCHS and not os.path.exists(workdir)
+    continued = (epochs > SCREEN_EPOCHS and continues_exactly(name)
+                 and not os.path.exists(workdir)
                  and os.path.exists(result_path(name, SCREEN_EPOCHS, seed))
                  and os.path.isdir(shorter))
     marker = os.path.join(workdir, "benchmark_continued_from.txt")
@@ -329,6 +353,8 @@ def main():
         fill_block(os.path.join(REPO, "docs", "conditional.md"), "tables", conditional)
         fill_block(os.path.join(REPO, "README.md"), "conditional",
                    conditional_summary(RESULTS, CONFIGURATIONS, DEFAULT_NAME))
+        fill_block(os.path.join(REPO, "README.md"), "defaults",
+                   defaults_summary(RESULTS, README_ROWS))
         print(text + "\n" + conditional)
         return
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CONFIGURATIONS)

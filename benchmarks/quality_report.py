@@ -230,6 +230,38 @@ def conditional_summary(results_dir, configurations, default_name):
     return "\n".join(lines)
 
 
+def defaults_summary(results_dir, rows, budgets=(10, 50)):
+    """The README's table of the defaults beside the rows they beat: per row and
+    budget, the mean Fréchet distance (bold for the first row) with each seed's,
+    and the train minutes per run.
+
+    Args:
+        rows: (label, configuration name) pairs, the defaults first.
+    """
+    grouped = load_results(results_dir)
+    heading = ["configuration", *(f"{e} epochs" for e in budgets),
+               f"train min per {budgets[-1]}-epoch run"]
+    lines = ["| " + " | ".join(heading) + " |", "|" + " --- |" * len(heading)]
+    for index, (label, name) in enumerate(rows):
+        cells = []
+        for epochs in budgets:
+            runs = grouped.get((epochs, name))
+            if not runs:
+                cells.append("not run")
+                continue
+            values = [r["metrics"]["frechet"] for r in runs]
+            mean = f"{statistics.mean(values):.1f}"
+            cells.append(f"{f'**{mean}**' if index == 0 else mean} "
+                         f"({', '.join(f'{v:.1f}' for v in values)}; "
+                         f"seed{'s' if len(runs) > 1 else ''} "
+                         f"{', '.join(str(r['seed']) for r in runs)})")
+        longest = grouped.get((budgets[-1], name))
+        cells.append(f"{statistics.mean(r['train_seconds'] for r in longest) / 60:.0f}"
+                     if longest else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def consistency_figure(grouped, names, out_path):
     """Class consistency (and the worst class's, dashed) against epochs, per run."""
     figure, axis = plt.subplots(figsize=(7, 3.6))

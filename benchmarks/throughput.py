@@ -93,16 +93,20 @@ VARIANTS = (
             dict(precision="mixed_bfloat16", jit_compile=False)),
     # Class-conditional: the label's cost per step (docs/conditional.md).
     Variant("dcgan_tf --conditional", dict(conditional=True, jit_compile=False)),
-    # train.py's default networks (resize-convolution, Dropout 0.1), plain and conditional.
-    Variant("dcgan_tf defaults", dict(jit_compile=False), preset="dcgan"),
-    Variant("dcgan_tf defaults --conditional", dict(conditional=True, jit_compile=False),
-            preset="dcgan"),
+    # train.py's default networks (resize-convolution, Dropout 0.1), plain and conditional,
+    # in float32, and in bfloat16 (what --precision=auto picks on CPUs with AMX).
+    Variant("dcgan_tf defaults", dict(jit_compile=False, precision="float32"), preset="dcgan"),
+    Variant("dcgan_tf defaults --conditional",
+            dict(conditional=True, jit_compile=False, precision="float32"), preset="dcgan"),
+    Variant("dcgan_tf defaults --precision=mixed_bfloat16",
+            dict(jit_compile=False, precision="mixed_bfloat16"), preset="dcgan"),
 )
 # 16-bit math is emulated on CPUs without native support, and slow: these run on
 # a CPU only when --only names them, or (bfloat16 without XLA) when the CPU has
 # bfloat16 units.
 GPU_ONLY = ("dcgan_tf --precision=mixed_bfloat16", "dcgan_tf --precision=mixed_float16")
-BFLOAT16_UNITS = ("dcgan_tf --precision=mixed_bfloat16 --nojit_compile",)
+BFLOAT16_UNITS = ("dcgan_tf --precision=mixed_bfloat16 --nojit_compile",
+                  "dcgan_tf defaults --precision=mixed_bfloat16")
 # Intel's figure for AMX on 4th-generation Xeon (Sapphire Rapids): 1,024 bfloat16
 # operations per cycle per core, against 2,048 INT8 (as cited in Wikipedia's
 # "Advanced Matrix Extensions"), counted here as FLOPs, as the float32 peak counts

@@ -52,7 +52,7 @@ UPSAMPLE_MODES = ("transpose", "resize")
 NAN_POLICIES = ("stop", "skip")
 LR_DECAYS = ("none", "linear")  # See loop.learning_rates.
 LOSSES = ("non_saturating", "hinge", "least_squares")  # See dcgan_tf.losses.
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")  # See dcgan_tf.distribute.
 EVAL_DATASETS = tuple(name for name, known in DATASET_TABLE.items() if known.feature_shape)
 FEATURE_KINDS = ("classifier", "random")  # Of a folder's feature network; folder_measure.py.
@@ -88,8 +88,16 @@ class Config:
                            "(runs/<dataset>_conditional with --conditional).")
     download: bool = setting(True, "Let keras.datasets download the data when no local copy "
                              "is found.")
-    epochs: int = setting(50, "Total epochs; a resumed run trains up to this many.",
-                          minimum=1)
+    epochs: int = setting(0, "Total epochs; a resumed run trains up to this many. 0 = the "
+                          "epochs that show the networks about --image_budget images, so that "
+                          "a run's length does not grow with the data set (the start log says "
+                          "how many).",
+                          minimum=0)
+    image_budget: int = setting(500_000, "With --epochs=0, the training images a run shows "
+                                "the networks: epochs = round(budget / images per epoch), at "
+                                "least 1. 500,000 is 50 epochs of the bundled 10,000-image "
+                                "MNIST sample and 8 of a 60,000-image training split.",
+                                minimum=1)
     batch_size: int = setting(32, "Images per step (BATCH_SIZE; the tutorial's is 256); the "
                               "last partial batch of an epoch is dropped. 32 gave the best "
                               "samples per minute of training (docs/results.md).",
@@ -232,11 +240,15 @@ class Config:
                                        "0.5x to 1.2x as fast there, depending on the CPU) "
                                        "and with the distributed strategies, which it does "
                                        "not support.")
-    precision: str = setting("float32", "'mixed_float16' (dynamic loss scaling per network) "
-                             "or 'mixed_bfloat16': 16-bit compute, float32 weights, BatchNorm "
-                             "statistics, logits and losses; for GPUs with tensor cores "
-                             "(slower on CPUs). A run keeps its precision; the export is "
-                             "float32.",
+    precision: str = setting("auto", "'auto': mixed_bfloat16 on a CPU with bfloat16 matrix "
+                             "units (AMX or AVX512-BF16) and no GPU, where it trains the "
+                             "defaults faster to the same quality (docs/performance.md); "
+                             "float32 elsewhere; a resumed run keeps the precision it was made with. "
+                             "'float32'; 'mixed_float16' (dynamic loss scaling per network) or "
+                             "'mixed_bfloat16': 16-bit compute, float32 weights, BatchNorm "
+                             "statistics, logits and losses (mixed_float16 for GPUs with "
+                             "tensor cores). The start log says which was chosen and why; "
+                             "the export is float32.",
                              choices=PRECISIONS, resume=True)
     strategy: str = setting("default", "tf.distribute: 'mirrored' = every GPU of this machine, "
                             "'multi_worker' = the machines in TF_CONFIG (the same command on "
@@ -293,20 +305,23 @@ class Config:
 TUTORIAL = dict(architecture="tutorial", batch_size=256, upsample="transpose", kernel_size=5,
                 learning_rate=1e-4, discriminator_learning_rate=None, beta_1=0.9,
                 init_stddev=None, leaky_relu_slope=0.3, dropout_rate=0.3,
-                loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
+                loss="non_saturating", label_smoothing=0.0, ema_decay=0.0,
+                precision="float32", epochs=50)
 # PyTorch's DCGAN example notebook (pytorch/examples dcgan; the tutorial at
 # pytorch.org/tutorials/beginner/dcgan_faces_tutorial.html): the paper's networks,
 # N(0, 0.02) init, Adam(2e-4, betas (0.5, 0.999)), BCE loss, batch 64.
 PYTORCH = dict(architecture="dcgan_paper", batch_size=64, upsample="transpose", kernel_size=4,
                learning_rate=2e-4, discriminator_learning_rate=None, beta_1=0.5,
                init_stddev=0.02, leaky_relu_slope=0.2, dropout_rate=0.0,
-               loss="non_saturating", label_smoothing=0.0, ema_decay=0.0)
+               loss="non_saturating", label_smoothing=0.0, ema_decay=0.0,
+               precision="float32")  # As measured; bfloat16 was measured for dcgan only.
 # For a few thousand colour images of your own (--dataset=folder's default): PyTorch's
 # recipe at half width, 32 filters in G's last block and D's first instead of 64. At
 # 64x64 on a CPU it takes about a quarter of the arithmetic per step, so several times
-# the steps in the same time: on 3,786 emoji it scored 21.6 and 41.0 (two seeds) against
-# 150.6 and 145.7 at full width (docs/results.md).
-COLOUR = dict(PYTORCH, generator_filters=32, discriminator_filters=32)
+# the steps in the same time; on 3,786 emoji it scored several times better than the full
+# width in the same minutes, every seed (docs/results.md, benchmarks/small_data.py).
+COLOUR = dict(PYTORCH, generator_filters=32, discriminator_filters=32,
+              image_budget=300_000)  # 80 epochs of the 3,786 emoji, as measured.
 PRESET_SOURCES = {
     "dcgan": "The defaults: the tutorial's networks with resize-convolution upsampling and "
              "Dropout 0.1, the DCGAN paper's optimizer and init, batch 32, exporting a moving "

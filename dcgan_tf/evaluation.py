@@ -8,7 +8,7 @@ estimation bias that depends on the counts, so a value is read against its floor
 
     reference = evaluation.load_reference("mnist", num_samples=10000)  # Once.
     report = evaluation.evaluate_images(images, reference)  # float [N, 28, 28, 1] in [-1, 1]
-    print(evaluation.format_table(report, reference.floor))
+    print(evaluation.format_table(report, reference.floor, reference.class_names))
 
 `run` does all of it for evaluate.py: load a SavedModel, sample, measure, write JSON.
 """
@@ -66,6 +66,7 @@ class Reference:
         source: where the test split came from.
         floor_source: where the floor's real images came from.
         labels: int [M], the real images' classes (None for an unlabelled folder).
+        class_names: each class's name (a folder's subfolders), or () for numbers.
     """
     feature_net: classifiers.FeatureNet
     features: np.ndarray
@@ -74,6 +75,7 @@ class Reference:
     source: str
     floor_source: str
     labels: np.ndarray | None = None
+    class_names: tuple = ()
 
 
 def load_reference(dataset, num_samples, data_dir="", seed=0):
@@ -134,7 +136,7 @@ def load_folder_reference(directory, image_shape, num_samples=0, seed=0, kind=""
                     "the same counts.", len(half_a.images), len(half_b.images),
                     len(half_b.images))
     return Reference(feature_net, features, logits, floor, half_b.source, half_a.source,
-                     half_b.labels)
+                     half_b.labels, half_b.class_names)
 
 
 def _with_consistency(floor, logits, labels):
@@ -206,8 +208,9 @@ def compare(features, logits, reference_features, reference_logits, seed=0):
         coverage=metrics.class_coverage(logits, reference_logits))
 
 
-def format_table(report, floor):
-    """A plain-text table: metric, value, real-vs-real floor, sample counts."""
+def format_table(report, floor, class_names=()):
+    """A plain-text table: metric, value, real-vs-real floor, sample counts; with
+    class consistency, a row per class (named by `class_names` when given)."""
     def counts(result):
         return f"{result.num_samples} vs {result.num_reference}"
 
@@ -236,7 +239,8 @@ def format_table(report, floor):
                      f"{report.consistency.num_samples}"))
         for k, accuracy in enumerate(report.consistency.per_class):
             distance = (report.class_frechet or ())[k:k + 1] or (None,)
-            rows.append((f"  class {k}", f"{accuracy:.4f}",
+            name = class_names[k] if k < len(class_names) else f"class {k}"
+            rows.append((f"  {name}", f"{accuracy:.4f}",
                          f"{real.per_class[k]:.4f}" if real else "",
                          "" if distance[0] is None else f"Fréchet {distance[0]:.3f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

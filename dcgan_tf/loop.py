@@ -131,7 +131,7 @@ def run(state, config, images, until_step, callback=None, should_stop=None,
     # One bar for the whole call: steps, the epoch, images/s and the time left.
     first_epoch = min(int(state.step), until_step) // steps_per_epoch + 1
     bar = tqdm(total=until_step, initial=min(int(state.step), until_step), unit="step",
-               desc=f"Epoch {first_epoch}/{config.epochs}", dynamic_ncols=True,
+               desc=f"Epoch {first_epoch}/{epochs(config, steps_per_epoch)}", dynamic_ncols=True,
                disable=not show_progress, smoothing=0.05)
     with bar:
         while int(state.step) < until_step and not stop():
@@ -152,7 +152,7 @@ def _train_epoch(state, config, examples, steps_per_epoch, until_step, train_ste
     dataset = data.make_dataset(images, config.batch_size, config.buffer_size, config.seed,
                                 epoch, skip_batches=done_in_epoch, labels=labels)
     batches = iter(distribute.distribute(strategy, dataset.take(end_step - step)))
-    bar.set_description(f"Epoch {epoch + 1}/{config.epochs}", refresh=False)
+    bar.set_description(f"Epoch {epoch + 1}/{epochs(config, steps_per_epoch)}", refresh=False)
     while step < end_step:
         calls = _steps_in_next_call(config, step, end_step)
         if config.lr_decay != "none":
@@ -185,9 +185,17 @@ def _train_epoch(state, config, examples, steps_per_epoch, until_step, train_ste
         readout.callback.on_epoch_end(state)
 
 
+def epochs(config, steps_per_epoch):
+    """--epochs, or with --epochs=0 the epochs of about --image_budget images."""
+    if config.epochs:
+        return config.epochs
+    return max(1, round(config.image_budget / (steps_per_epoch * config.batch_size)))
+
+
 def run_steps(config, steps_per_epoch):
-    """The step a run of `config` ends at: --epochs of it, or --max_steps if sooner."""
-    total = config.epochs * steps_per_epoch
+    """The step a run of `config` ends at: its epochs (see `epochs`), or --max_steps
+    if sooner."""
+    total = epochs(config, steps_per_epoch) * steps_per_epoch
     return min(total, config.max_steps) if config.max_steps else total
 
 

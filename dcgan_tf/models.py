@@ -31,11 +31,14 @@ Unconditional networks have exactly the layers (and variable names) above.
 """
 
 import contextlib
+import dataclasses
 import math
 
 import keras
 import tensorflow as tf
 from keras import layers
+
+from dcgan_tf import devices
 
 
 def generator_plan(image_size):
@@ -68,6 +71,7 @@ def build_generator(config):
         [-1, 1] (tanh). BatchNorm uses batch statistics when called with
         training=True and its moving averages with training=False.
     """
+    config = _concrete_precision(config)
     base_size, base_filters, blocks = generator_plan(config.image_size)
     with _precision(config.precision):
         if config.architecture == "dcgan_paper":
@@ -115,6 +119,7 @@ def build_discriminator(config):
         keras.Model mapping float32 [B, H, W, C] in [-1, 1] to float32 [B, 1]
         logits (no sigmoid: the loss works on logits, which is numerically safer).
     """
+    config = _concrete_precision(config)
     base_size, _, blocks = generator_plan(config.image_size)
     with _precision(config.precision):
         if config.architecture == "dcgan_paper":
@@ -282,6 +287,14 @@ def _normalize_and_activate(x, config):
     # Keras computes BatchNorm's statistics in float32 under mixed precision.
     x = layers.BatchNormalization(gamma_initializer=gamma, synchronized=config.sync_batchnorm)(x)
     return layers.LeakyReLU(negative_slope=config.leaky_relu_slope)(x)
+
+
+def _concrete_precision(config):
+    """`config` with --precision=auto replaced by this machine's choice (training
+    resolves it before it builds; this is for code that builds from a Config itself)."""
+    if config.precision != "auto":
+        return config
+    return dataclasses.replace(config, precision=devices.choose_precision()[0])
 
 
 @contextlib.contextmanager

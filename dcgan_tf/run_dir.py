@@ -141,6 +141,12 @@ def compare(config):
     return resume_differences(previous, config), resume_changes(previous, config)
 
 
+def stored_config(config):
+    """The Config of the run already in config.workdir, or None (no run there, or
+    its settings unreadable: compare() reports that)."""
+    return _previous_config(config)[0]
+
+
 def _previous_config(config):
     """(Config of the run in the workdir or None, problem or None).
 

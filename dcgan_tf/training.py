@@ -99,7 +99,7 @@ def initial_state(config, restore=True, strategy=None):
             the networks or the data (the message names them), or checkpoints
             exist there and none restores.
     """
-    config = data.resolve(config)
+    config = resolve(config)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or tf.distribute.get_strategy()
     if not restore:
@@ -141,10 +141,13 @@ def _train(config, overwrite, strategy, changes):
         logger.info("Already at step %d of %d; nothing to train. Raise --epochs to "
                     "train longer.", start_step, target_step)
     else:
+        run_epochs = loop.epochs(config, steps_per_epoch)
         logger.info("Training steps %d to %d of a run of %d epoch%s x %d steps (%d images, "
-                    "batch %d)%s.", start_step + 1, target_step, config.epochs,
-                    "s" if config.epochs > 1 else "", steps_per_epoch,
+                    "batch %d%s)%s.", start_step + 1, target_step, run_epochs,
+                    "s" if run_epochs > 1 else "", steps_per_epoch,
                     len(image_data.images), config.batch_size,
+                    "" if config.epochs else
+                    f"; --epochs=0: about --image_budget={config.image_budget:,} images",
                     f", stopping at --max_steps={config.max_steps}"
                     if target_step == config.max_steps else "")
     began = time.monotonic()
@@ -185,6 +188,25 @@ def _train(config, overwrite, strategy, changes):
                        steps_per_epoch=steps_per_epoch, num_images=len(image_data.images))
 
 
+def resolve(config, log=False, overwrite=False):
+    """`config` with every setting left to the dataset (data.resolve) and to the
+    machine filled in: --precision=auto becomes the precision of the run in the
+    workdir when there is one to resume (not with `overwrite`), else
+    devices.choose_precision's. With `log`, says which precision was chosen and why."""
+    config = data.resolve(config)
+    if config.precision != "auto":
+        return config
+    stored = None if overwrite else run_dir.stored_config(config)
+    if stored is not None and stored.precision != "auto":
+        precision, reason = stored.precision, "the run in the workdir was made with it"
+    else:
+        precision, reason = devices.choose_precision()
+    if log:
+        logger.info("Precision: %s (--precision=auto: %s; --precision=float32 to choose "
+                    "float32).", precision, reason)
+    return dataclasses.replace(config, precision=precision)
+
+
 def _check(config, overwrite):
     """Every check that needs no data: returns (strategy, resolved config, the
     settings changed since the run in the workdir was saved)."""
@@ -193,7 +215,7 @@ def _check(config, overwrite):
                          "worker could restore what another is deleting); remove the "
                          f"workdir {config.workdir!r} first, then start every worker.")
     strategy = distribute.create_strategy(config.strategy)  # Before other TF work.
-    config = data.resolve(config)
+    config = resolve(config, log=True, overwrite=overwrite)
     quality_log.check_supported(config)
     export.chosen_formats(config.export_formats)  # ONNX asked for but not installed.
     if config.batch_size % strategy.num_replicas_in_sync:

@@ -1,5 +1,6 @@
 """Pictures of a run: sample grids, the progress GIF and the loss plot."""
 
+import io
 import math
 
 import imageio.v3 as iio
@@ -119,5 +120,9 @@ def plot_losses(path, history, steps_per_epoch):
         "top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch))
     epoch_axis.set_xlabel("epoch")
     figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=100, format="png")
+    # 256 colours are enough for a line plot: a third of the file's size.
     with files.atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
+        Image.open(buffer).convert("RGB").quantize(colors=256).save(
+            temporary, format="PNG", optimize=True)

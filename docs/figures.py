@@ -24,6 +24,7 @@ copies each .md block into the pages of --docs_dir between the markers
 samples and steps (for the tests); its numbers are not the ones to commit.
 """
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -43,6 +44,7 @@ import tensorflow as tf  # noqa: E402
 from dcgan_tf import cli, config as config_lib, data, models, readers, visualize  # noqa: E402
 from dcgan_tf.errors import InputError  # noqa: E402
 import figures_answers  # noqa: E402  (next to this script)
+import figures_checks  # noqa: E402
 import figures_trained  # noqa: E402
 from dcgan_tf.spectrum import mean_power_spectrum, nyquist_to_median  # noqa: E402
 from figures_common import fill_pages, log_spectrum_image, save_figure  # noqa: E402
@@ -62,20 +64,62 @@ FLAGS = flags.FLAGS
 LABELS_PATH = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-labels-idx1-ubyte.gz")
 
 
+def figure_configs(quick=False, seed=0):
+    """Every Config a section builds its networks from, by section and name.
+
+    numbers.json records them (settings.configs) beside the figures, and
+    tests/test_docs.py compares that record with what this function gives now: a
+    changed default that would change a committed figure names the stale pages.
+    """
+    return {
+        "shapes": {str(size): config_lib.tutorial_preset(image_size=size, channels=channels)
+                   for size, channels in ((28, 1), (64, 3))},
+        "initialization": {
+            "tutorial": config_lib.tutorial_preset(image_size=28, channels=1),
+            # The same layers as the tutorial's, so the table pairs them.
+            "dcgan": config_lib.dcgan_preset(image_size=28, channels=1, upsample="transpose",
+                                             precision="float32")},
+        "checkerboard": {name: config_lib.Config(image_size=64, channels=1, precision="float32",
+                                                 **options)
+                         for name, options in CHECKERBOARD_CASES.items()},
+        "init_scales": {"tutorial": figures_answers.init_scales_config()},
+        "step_time": {"dcgan": figures_trained.step_time_config(quick)},
+        # Every section of figures_trained.SECTIONS examines this run.
+        "balanced_run": {"balanced": figures_trained.balanced_config(quick, seed)},
+    }
+
+
+def config_record(configs):
+    """figure_configs' Configs as JSON-ready dicts, without the paths (which differ
+    from machine to machine and decide nothing a figure shows)."""
+    return {section: {name: {key: value for key, value in dataclasses.asdict(cfg).items()
+                             if key not in ("workdir", "data_dir")}
+                      for name, cfg in named.items()}
+            for section, named in configs.items()}
+
+
 def main():
     os.makedirs(FLAGS.out_dir, exist_ok=True)
     start = time.time()
     numbers, blocks = {}, {}
 
+    outputs = {}  # Section -> the blocks and files it wrote, for the staleness test.
+
     def run_section(section, *run):
         keras.utils.set_random_seed(FLAGS.seed)  # Each section repeats on its own.
+        began = time.time()
         section_numbers, section_blocks = section(FLAGS.out_dir, FLAGS.quick, FLAGS.seed, *run)
         numbers[section.__name__] = section_numbers
         blocks.update(section_blocks)
+        outputs[section.__name__] = sorted(
+            [f"{name}.md" for name in section_blocks]
+            + [name for name in os.listdir(FLAGS.out_dir) if not name.endswith((".md", ".json"))
+               and os.path.getmtime(os.path.join(FLAGS.out_dir, name)) >= began])
         print(f"{section.__name__}: done at {time.time() - start:.1f} s", flush=True)
 
     untrained = (shapes, normalization, shuffling, figures_trained.step_time, symmetry,
-                 initialization, checkerboard, *figures_answers.SECTIONS)
+                 initialization, checkerboard, *figures_answers.SECTIONS,
+                 *figures_checks.SECTIONS)
     if FLAGS.only:
         by_name = {section.__name__: section for section in untrained}
         unknown = sorted(set(FLAGS.only) - set(by_name))
@@ -89,7 +133,13 @@ def main():
         untrained = [by_name[name] for name in FLAGS.only]
     for section in untrained:
         run_section(section)
-    if FLAGS.only:
+    configs = config_record(figure_configs(FLAGS.quick, FLAGS.seed))
+    if FLAGS.only:  # The record changes only for the sections that ran.
+        settings = numbers.setdefault("settings", {})
+        for name in FLAGS.only:
+            if name in configs:
+                settings.setdefault("configs", {})[name] = configs[name]
+        settings.setdefault("outputs", {}).update(outputs)
         _write(numbers, blocks)
         return
     with tempfile.TemporaryDirectory() as workdir:  # Only what the pages show is copied out.
@@ -99,13 +149,32 @@ def main():
                                    "steps": max(run.snapshots),
                                    "seconds": time.time() - run_start}
         print(f"balanced_run: done at {time.time() - start:.1f} s", flush=True)
+        blocks["balanced_run"] = _describe_balanced_run(run)
         for section in figures_trained.SECTIONS:
             run_section(section, run)
     numbers["settings"] = {"quick": FLAGS.quick, "seed": FLAGS.seed,
                            "tensorflow": tf.__version__, "keras": keras.__version__,
-                           "seconds": time.time() - start}
+                           "seconds": time.time() - start, "configs": configs,
+                           # Figures of balanced_run's sections follow its config.
+                           "outputs": {**outputs, "balanced_run": sorted(
+                               {name for section in figures_trained.SECTIONS
+                                for name in outputs[section.__name__]})}}
     _write(numbers, blocks)
     print(f"Wrote {FLAGS.out_dir} in {time.time() - start:.1f} s.")
+
+
+def _describe_balanced_run(run):
+    """The pages' description of the balanced run, from its Config and budget."""
+    cfg, budget = run.config, run.budget
+    steps = ", ".join(str(step) for step in budget.snapshot_steps)
+    return (f"The measurements below come from the *balanced run* of `docs/figures.py`: "
+            f"`training.train` with the `dcgan` preset, the tutorial's transposed convolutions "
+            f"(`upsample=\"{cfg.upsample}\"`), Dropout {cfg.dropout_rate:g} and LeakyReLU slope "
+            f"{cfg.leaky_relu_slope:g} in D, Adam({cfg.learning_rate:g}, beta_1 {cfg.beta_1:g}), "
+            f"batch {cfg.batch_size}, in {cfg.precision} and without the generator average, on "
+            f"the first {budget.num_images:,} digits of the bundled MNIST sample "
+            f"({budget.num_images // cfg.batch_size} steps per epoch), stopped after {steps} "
+            f"steps and resumed.\n")
 
 
 def _write(numbers, blocks):
@@ -116,8 +185,9 @@ def _write(numbers, blocks):
     with open(os.path.join(FLAGS.out_dir, "numbers.json"), "w") as f:
         json.dump(numbers, f, indent=2, sort_keys=True)
         f.write("\n")
-    if FLAGS.docs_dir:
+    if FLAGS.docs_dir:  # The tutorial's pages, and the pages of docs/ above them.
         fill_pages(FLAGS.docs_dir, blocks)
+        fill_pages(os.path.dirname(os.path.abspath(FLAGS.docs_dir)), blocks)
     print(json.dumps(numbers, indent=1, sort_keys=True))
 
 
@@ -126,8 +196,8 @@ def _write(numbers, blocks):
 def shapes(out_dir, quick, seed):
     """Layer tables of G and D, built by models.build_* for 28x28x1 and 64x64x3."""
     numbers, blocks = {}, {}
-    for size, channels in ((28, 1), (64, 3)):
-        cfg = config_lib.tutorial_preset(image_size=size, channels=channels)
+    for size, cfg in figure_configs(quick, seed)["shapes"].items():
+        size = int(size)
         tables = []
         for model in (models.build_generator(cfg), models.build_discriminator(cfg)):
             rows = ["| layer | output shape | parameters |", "| --- | --- | --- |"]
@@ -293,10 +363,7 @@ def symmetry(out_dir, quick, seed):
 
 def initialization(out_dir, quick, seed):
     """The kernels models.build_generator makes under each preset, at 28x28."""
-    presets = {"tutorial": config_lib.tutorial_preset(image_size=28, channels=1),
-               # The same layers as the tutorial's, so the table pairs them.
-               "dcgan": config_lib.dcgan_preset(image_size=28, channels=1,
-                                                upsample="transpose")}
+    presets = figure_configs(quick, seed)["initialization"]
     numbers, kernels = {}, {}
     for name, cfg in presets.items():
         generator = models.build_generator(cfg)
@@ -343,9 +410,8 @@ def checkerboard(out_dir, quick, seed):
     size, num_samples = 64, (16 if quick else 256)
     noise = np.random.default_rng(seed).standard_normal((num_samples, 100)).astype("f4")
     numbers, samples, spectra = {}, {}, {}
-    for name, options in CHECKERBOARD_CASES.items():
+    for name, cfg in figure_configs(quick, seed)["checkerboard"].items():
         keras.utils.set_random_seed(seed)
-        cfg = config_lib.Config(image_size=size, channels=1, **options)
         # training=True: BatchNorm normalises with batch statistics, as while training.
         images = models.build_generator(cfg)(noise, training=True).numpy()[..., 0]
         spectrum = mean_power_spectrum(images)

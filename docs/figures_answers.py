@@ -130,8 +130,7 @@ def init_scales(out_dir, quick, seed):
     del out_dir
     digits = data.normalize(data.read_local_copy(data.BUNDLED_MNIST_DIR).images[
         :64 if quick else 256]).numpy()
-    discriminator = models.build_discriminator(config_lib.preset(
-        "tutorial", image_size=28, channels=1))
+    discriminator = models.build_discriminator(init_scales_config())
     kernels = [layer for layer in discriminator.layers if hasattr(layer, "kernel")]
     probe = keras.Model(discriminator.inputs, [layer.output for layer in kernels])
     rows, numbers = [], {}
@@ -237,6 +236,11 @@ def optimal_d(out_dir, quick, seed):
     block = ("![The best discriminator for three generators](../figures/optimal_d.png)\n\n"
              + table + "\n")
     return {"rows": rows}, {"optimal_d": block}
+
+
+def init_scales_config():
+    """The discriminator init_scales measures: the tutorial's, 28x28x1."""
+    return config_lib.preset("tutorial", image_size=28, channels=1)
 
 
 SECTIONS = (gan_losses, keras_defaults, init_scales, zero_insertion, optimal_d)

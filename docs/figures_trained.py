@@ -92,6 +92,28 @@ class Run:
     unseen: np.ndarray
 
 
+def balanced_config(quick, seed, data_path="", workdir=""):
+    """The balanced run's resolved Config (the figures record it in numbers.json)."""
+    budget = QUICK if quick else FULL
+    return data.resolve(config_lib.dcgan_preset(
+        dataset="mnist", data_dir=data_path, workdir=workdir,
+        batch_size=BATCH_SIZE, epochs=budget.snapshot_steps[-1] * BATCH_SIZE // budget.num_images,
+        seed=seed, jit_compile=budget.jit_compile, precision="float32",
+        # The tutorial's Conv2DTranspose, whose checkerboard these pages show
+        # (Q7 trains the resize-convolution default beside it).
+        upsample="transpose",
+        ema_decay=0.0))  # These pages show the generator itself, not its average.
+
+
+def step_time_config(quick):
+    """The Config of the step-time table's networks (numbers.json records it)."""
+    budget = QUICK if quick else FULL
+    return data.resolve(config_lib.dcgan_preset(dataset="mnist", jit_compile=budget.jit_compile,
+                                                precision="float32",
+                                                upsample="transpose",  # The tutorial's.
+                                                ema_decay=0.0))  # The step alone.
+
+
 def balanced_run(workdir, quick, seed):
     """Trains the balanced run under `workdir` with training.train, in stages."""
     budget = QUICK if quick else FULL
@@ -100,14 +122,7 @@ def balanced_run(workdir, quick, seed):
     data_path = os.path.join(workdir, "mnist_subset.npz")
     np.savez(data_path, x_train=digits[..., 0])  # A Keras-style copy: --data_dir reads it.
     last_step = budget.snapshot_steps[-1]
-    cfg = data.resolve(config_lib.dcgan_preset(
-        dataset="mnist", data_dir=data_path, workdir=os.path.join(workdir, "balanced"),
-        batch_size=BATCH_SIZE, epochs=last_step * BATCH_SIZE // budget.num_images,
-        seed=seed, jit_compile=budget.jit_compile,
-        # The tutorial's Conv2DTranspose, whose checkerboard these pages show
-        # (Q7 trains the resize-convolution default beside it).
-        upsample="transpose",
-        ema_decay=0.0))  # These pages show the generator itself, not its average.
+    cfg = balanced_config(quick, seed, data_path, os.path.join(workdir, "balanced"))
     snapshots = {}
     for step in budget.snapshot_steps:
         training.train(dataclasses.replace(cfg, max_steps=step))  # Resumes where it stopped.
@@ -153,9 +168,7 @@ def step_time(out_dir, quick, seed):
     programs use the cores slows all of them alike; each row is a median.
     """
     budget = QUICK if quick else FULL
-    cfg = data.resolve(config_lib.dcgan_preset(dataset="mnist", jit_compile=budget.jit_compile,
-                                               upsample="transpose",  # The tutorial's.
-                                               ema_decay=0.0))  # The step alone.
+    cfg = step_time_config(quick)
     images = data.normalize(data.read_local_copy(MNIST_IMAGES).images[:max(budget.batch_sizes)])
     steps = {}
     for batch_size in budget.batch_sizes:

@@ -387,7 +387,7 @@ def test_unconditional_steps_are_those_of_the_code_before_conditioning(bundled):
     equality: other CPUs round a little differently; a changed network, init order or
     noise stream moves these by far more."""
     cfg = config.Config(download=False, batch_size=32, noise_dim=16, jit_compile=False,
-                        num_examples_to_generate=4, workdir="unused")
+                        precision="float32", num_examples_to_generate=4, workdir="unused")
     cfg, state = training.initial_state(cfg, restore=False)
 
     history = loop.run(state, cfg, bundled.images[:96], 3, show_progress=False)

@@ -29,6 +29,8 @@ def _quality(tmp_path, which):
         return quality_report.conditional_report(quality.RESULTS, figures,
                                                  quality.CONFIGURATIONS, quality.METRICS,
                                                  quality.DEFAULT_NAME)
+    if which == "defaults":
+        return quality_report.defaults_summary(quality.RESULTS, quality.README_ROWS)
     return quality_report.conditional_summary(quality.RESULTS, quality.CONFIGURATIONS,
                                               quality.DEFAULT_NAME)
 
@@ -60,6 +62,8 @@ BLOCKS = [
     ("docs/conditional.md", "quality.py", "tables", lambda t: _quality(t, "conditional tables"),
      "python benchmarks/quality.py --report"),
     ("README.md", "quality.py", "conditional", lambda t: _quality(t, "summary"),
+     "python benchmarks/quality.py --report"),
+    ("README.md", "quality.py", "defaults", lambda t: _quality(t, "defaults"),
      "python benchmarks/quality.py --report"),
     ("docs/results.md", "small_data.py", "tables", lambda t: _small_data(t, "tables"),
      "python benchmarks/small_data.py --report"),

@@ -148,6 +148,50 @@ def test_figures_script_quick_writes_every_figure_and_fills_every_block(tmp_path
             f"the models changed since {name}.md was made: run python docs/figures.py")
 
 
+def _pages_showing(outputs):
+    """The pages (README.md, docs/, docs/tutorial/) that hold one of `outputs`, the
+    block files and figures of docs/figures/, as a block or an image."""
+    pages = [os.path.join(root, name) for root, _, names in os.walk(os.path.join(REPO, "docs"))
+             for name in names if name.endswith(".md") and "figures" not in root]
+    shown = []
+    for page in sorted(pages + [os.path.join(REPO, "README.md")]):
+        text = _read(page)
+        if any(f"<!-- figures.py: {name[:-3]} -->" in text if name.endswith(".md")
+               else f"figures/{name})" in text for name in outputs):
+            shown.append(os.path.relpath(page, REPO))
+    return shown
+
+
+def test_committed_figures_were_made_with_the_settings_the_figure_scripts_use_now():
+    """numbers.json records every Config the figure sections built; a default that
+    changed since (a preset, a layer setting) fails here, naming the stale pages."""
+    recorded = json.loads(_read(FIGURES_DIR, "numbers.json"))["settings"]
+    now = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json, sys; sys.path.insert(0, 'docs'); import figures; "
+         "print(json.dumps(figures.config_record(figures.figure_configs())))"],
+        cwd=REPO, capture_output=True, text=True, check=True, timeout=300).stdout)
+    assert recorded["quick"] is False
+    stale = []
+    for section, configs in now.items():
+        before = recorded["configs"].get(section, {})
+        changes = [f"{name}.{key}: {before.get(name, {}).get(key)!r} -> {value!r}"
+                   for name, settings in configs.items() for key, value in settings.items()
+                   if before.get(name, {}).get(key, "missing") != value]
+        if changes:
+            stale.append(f"{section} ({'; '.join(changes)}) is shown on "
+                         f"{', '.join(_pages_showing(recorded['outputs'][section]))}")
+    assert not stale, ("figures made with other settings than docs/figures.py uses now: "
+                       + " | ".join(stale) + "; run python docs/figures.py")
+
+
+def test_the_staleness_check_finds_the_pages_of_a_section():
+    outputs = json.loads(_read(FIGURES_DIR, "numbers.json"))["settings"]["outputs"]
+
+    assert "docs/tutorial/dropout-leakyrelu-batchnorm.md" in _pages_showing(
+        outputs["balanced_run"])
+    assert "docs/tutorial/architecture.md" in _pages_showing(outputs["shapes"])
+
+
 def test_figures_results_script_makes_its_figures_from_a_run_directory(mnist_npz, tmp_path):
     """A 1-epoch run stands in for the 50-epoch one: every figure and block is made."""
     run = tmp_path / "run"

@@ -82,6 +82,11 @@ def test_format_table_shows_value_floor_and_counts_per_metric(reference):
     assert f"{reference.floor.consistency.accuracy:.4f}" in with_classes[8]
     assert f"{reference.floor.frechet.value:.3f}" in lines[2]
     assert "500 vs 2000 (500 vs 2000)" in lines[2]
+    # A folder's classes are named by its subfolders; without names, numbered.
+    assert with_classes[9].split()[:2] == ["class", "0"]
+    named = evaluation.format_table(reference.floor, reference.floor,
+                                    [f"kind_{k}" for k in range(10)]).splitlines()
+    assert named[9].split()[0] == "kind_0" and named[-1].split()[0] == "kind_9"
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -134,3 +134,31 @@ def test_linear_lr_decay_reaches_the_optimizers(tiny_npz, tmp_path):
     # The last call trained step 4, from step 3 of 6: half the rate.
     assert float(state.generator_optimizer.learning_rate) == pytest.approx(1e-4)
     assert float(state.discriminator_optimizer.learning_rate) == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("images, batch_size, budget, expected", [
+    (10_000, 32, 500_000, 50),   # The bundled sample: 312 steps an epoch.
+    (60_000, 32, 500_000, 8),    # The full training split: about as many steps.
+    (3_786, 64, 300_000, 79),    # The emoji under the colour preset's budget.
+    (100_000_000, 32, 500_000, 1),  # At least one epoch.
+])
+def test_epochs_unset_follow_the_image_budget(images, batch_size, budget, expected):
+    cfg = config.Config(epochs=0, batch_size=batch_size, image_budget=budget)
+    steps_per_epoch = images // batch_size
+
+    assert loop.epochs(cfg, steps_per_epoch) == expected
+    assert loop.run_steps(cfg, steps_per_epoch) == expected * steps_per_epoch
+    assert loop.epochs(dataclasses.replace(cfg, epochs=3), steps_per_epoch) == 3
+
+
+def test_a_run_with_epochs_unset_trains_the_budget_and_says_so(tiny_npz, tmp_path, caplog):
+    cfg = small_config(tiny_npz, tmp_path, epochs=0, image_budget=200)  # 96 images: 2 epochs.
+
+    with caplog.at_level("INFO"):
+        result = training.train(cfg)
+
+    assert result.step == 2 * 3
+    assert len(read_log(tmp_path)) == 6
+    start = next(r.getMessage() for r in caplog.records
+                 if r.getMessage().startswith("Training steps"))
+    assert "run of 2 epochs x 3 steps" in start and "--image_budget=200" in start

@@ -124,3 +124,10 @@ def test_performance_page_shows_the_stored_throughput_tables():
     stored = quality_report.throughput_text(os.path.join(repo, "benchmarks", "results",
                                                          "throughput"))
     assert stored and shown.strip() == stored.strip()
+
+
+def test_rows_with_a_learning_rate_schedule_are_not_continued_from_a_shorter_run():
+    import quality  # noqa: E402
+
+    assert quality.continues_exactly("+ resize upsampling + dropout 0.1 + bfloat16")
+    assert not quality.continues_exactly("+ resize upsampling + dropout 0.1 + linear lr decay")

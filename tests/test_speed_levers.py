@@ -82,8 +82,8 @@ def test_mixed_precision_computes_in_16_bits_but_keeps_float32_where_it_matters(
     assert generator(tf.zeros([2, 8]), training=False).dtype == tf.float32
     assert discriminator(tf.zeros([2, 28, 28, 1]), training=False).dtype == tf.float32
     # The global policy is left as it was.
-    assert models.build_generator(config.Config(image_size=28, channels=1)).layers[1]\
-        .compute_dtype == "float32"
+    assert models.build_generator(config.Config(image_size=28, channels=1, precision="float32")
+                                  ).layers[1].compute_dtype == "float32"
 
 
 def test_mixed_float16_run_exports_a_float32_generator(tiny_npz, tmp_path):
@@ -180,3 +180,61 @@ def test_train_loop_traces_once_for_new_epochs_and_step_counts(tiny_npz):
         metrics = train_steps(batches, tf.constant(steps, tf.int32))
         assert metrics["generator_loss"].shape == (steps,)
     assert train_steps.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("flags, gpus, expected", [
+    ({"amx_bf16", "avx512_bf16"}, [], "mixed_bfloat16"),
+    ({"avx512_bf16"}, [], "mixed_bfloat16"),
+    ({"avx512f"}, [], "float32"),
+    ({"amx_bf16"}, ["GPU:0"], "float32"),
+])
+def test_auto_precision_is_bfloat16_only_on_cpus_with_bfloat16_units(monkeypatch, flags, gpus,
+                                                                   expected):
+    from dcgan_tf import devices
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: gpus if kind == "GPU" else [])
+
+    precision, reason = devices.choose_precision()
+
+    assert precision == expected
+    assert ("GPU is visible" in reason) == bool(gpus)
+
+
+def test_auto_precision_is_logged_and_stored_and_a_resume_keeps_the_stored_one(
+        tiny_npz, tmp_path, monkeypatch, caplog):
+    from dcgan_tf import devices
+    monkeypatch.setattr(devices, "choose_precision",
+                        lambda: ("mixed_bfloat16", "this CPU has bfloat16 matrix units (AMX)"))
+    made_in_float32 = _config(tiny_npz, tmp_path / "old", jit_compile=False, max_steps=1)
+    training.train(made_in_float32)
+    auto = dict(precision="auto", jit_compile=False)
+
+    with caplog.at_level("INFO"):
+        training.train(_config(tiny_npz, tmp_path / "new", max_steps=1, **auto))
+        resumed = training.train(_config(tiny_npz, tmp_path / "old", max_steps=2, **auto))
+
+    assert config.Config.from_json(open(tmp_path / "new" / "config.json").read()).precision \
+        == "mixed_bfloat16"
+    assert resumed.config.precision == "float32"
+    assert resumed.step == 2
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Precision")]
+    assert "mixed_bfloat16" in lines[0] and "AMX" in lines[0]
+    assert "float32" in lines[1] and "made with it" in lines[1]
+
+
+def test_the_presets_measured_in_float32_keep_float32_and_the_default_is_auto():
+    assert config.preset("dcgan").precision == "auto"
+    assert {config.preset(name).precision for name in ("tutorial", "pytorch", "colour")} \
+        == {"float32"}
+
+
+def test_a_model_built_from_an_unresolved_config_gets_the_machines_precision(monkeypatch):
+    from dcgan_tf import devices
+    monkeypatch.setattr(devices, "choose_precision", lambda: ("mixed_bfloat16", "test"))
+    cfg = config.Config(image_size=28, channels=1, noise_dim=8)
+
+    generator = models.build_generator(cfg)
+
+    assert generator.layers[1].compute_dtype == "bfloat16"
+    assert generator.output.dtype == "float32"
