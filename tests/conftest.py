@@ -11,6 +11,17 @@ import pytest
 IDX_IMAGES_MAGIC = 0x00000803
 
 
+@pytest.fixture(autouse=True)
+def float32_on_every_cpu(monkeypatch):
+    """--precision=auto picks float32 in the tests' own process, whatever the CPU, so
+    that a test computes the same everywhere (train.py started as a subprocess still
+    chooses by the hardware). Tests of the choice itself call monkeypatch.undo()."""
+    from dcgan_tf import devices
+
+    monkeypatch.setattr(devices, "choose_precision",
+                        lambda: ("float32", "the tests compute in float32"))
+
+
 @pytest.fixture
 def write_idx_images():
     """Returns write(path, images): writes uint8 [N, rows, cols(, 1)] as an IDX3 file,

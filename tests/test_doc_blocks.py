@@ -55,6 +55,19 @@ def _measure_check(tmp_path, which):
         return measure_check.ladder_text(json.load(f))
 
 
+def _first_run(tmp_path, which):
+    import first_run
+
+    return first_run.readme_text()
+
+
+def _memorisation(tmp_path, which):
+    import memorisation
+
+    with open(memorisation.RESULT, encoding="utf-8") as f:
+        return memorisation.text(json.load(f))
+
+
 # (page, tool, block, maker, the command that refreshes it)
 BLOCKS = [
     ("docs/results.md", "quality.py", "tables", lambda t: _quality(t, "tables"),
@@ -71,6 +84,8 @@ BLOCKS = [
      "python benchmarks/small_data.py --report"),
     ("docs/metrics.md", "measure_check.py", "ladder", lambda t: _measure_check(t, "ladder"),
      "python benchmarks/measure_check.py"),
+    ("README.md", "first_run.py", "first run", lambda t: _first_run(t, "readme"),
+     "python benchmarks/first_run.py --report"),
 ]
 
 

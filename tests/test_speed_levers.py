@@ -191,6 +191,7 @@ def test_train_loop_traces_once_for_new_epochs_and_step_counts(tiny_npz):
 def test_auto_precision_is_bfloat16_only_on_cpus_with_bfloat16_units(monkeypatch, flags, gpus,
                                                                    expected):
     from dcgan_tf import devices
+    monkeypatch.undo()  # The real choice, not conftest's float32.
     monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: gpus if kind == "GPU" else [])
