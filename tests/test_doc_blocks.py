@@ -86,6 +86,8 @@ BLOCKS = [
      "python benchmarks/measure_check.py"),
     ("README.md", "first_run.py", "first run", lambda t: _first_run(t, "readme"),
      "python benchmarks/first_run.py --report"),
+    ("docs/results.md", "memorisation.py", "memorisation", lambda t: _memorisation(t, ""),
+     "python benchmarks/memorisation.py --report"),
 ]
 
 

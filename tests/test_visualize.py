@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+from PIL import Image
 
 from dcgan_tf import visualize
 
@@ -16,7 +17,7 @@ def test_plot_losses_draws_both_panels_into_a_png(tmp_path):
                "real_score": np.full(40, 0.6), "fake_score": np.full(40, 0.4)}
     path = tmp_path / "losses.png"
     visualize.plot_losses(str(path), history, steps_per_epoch=10)
-    image = visualize.read_png(str(path))
+    image = np.asarray(Image.open(path).convert("RGB"))  # A 256-colour (palette) PNG.
     assert image.shape[:2] == (600, 800)  # figsize (8, 6) at 100 dpi
     # Lines in colour were drawn (matplotlib's default blue and orange), not an empty canvas.
     colourful = np.ptp(image[..., :3].astype(int), axis=-1) > 60
