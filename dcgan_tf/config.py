@@ -237,7 +237,7 @@ class Config:
     jit_compile: bool | None = setting(None, "Compile the train step with XLA (see "
                                        "docs/performance.md). Unset = on when a GPU is "
                                        "visible and --strategy=default; off on CPUs (it ran "
-                                       "0.5x to 1.2x as fast there, depending on the CPU) "
+                                       "0.65x to 1.2x as fast there, depending on the CPU) "
                                        "and with the distributed strategies, which it does "
                                        "not support.")
     precision: str = setting("auto", "'auto': mixed_bfloat16 on a CPU with bfloat16 matrix "
