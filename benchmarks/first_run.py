@@ -33,7 +33,7 @@ from dcgan_tf.devices import cpu_name
 from dcgan_tf.doc_blocks import fill_block
 from dcgan_tf.errors import InputError
 from quality import REPO  # Beside this file.
-from runner import timed_run
+from runner import timed_run, write_json
 
 RESULTS = os.path.join(REPO, "benchmarks", "results", "first_run")
 EVAL_SAMPLES = 10000
@@ -83,9 +83,7 @@ def run_case(case, runs_dir):
         load_average_after=round(os.getloadavg()[0], 1),
         metrics=measured["generated"], floor=measured["real_vs_real_floor"])
     os.makedirs(RESULTS, exist_ok=True)
-    with open(result_path(case) + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1, ensure_ascii=False)
-    os.replace(result_path(case) + ".tmp", result_path(case))
+    write_json(result_path(case), result)
     return result
 
 

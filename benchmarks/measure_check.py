@@ -21,7 +21,8 @@ import numpy as np
 from absl import flags
 from PIL import Image
 
-from small_data import EMOJI_DIR, OTHER_ARTWORK_DIR, RESULTS, ROWS, _write_json
+from runner import write_json
+from small_data import EMOJI_DIR, OTHER_ARTWORK_DIR, RESULTS, ROWS
 from quality import REPO
 from dcgan_tf import cli
 from dcgan_tf.doc_blocks import fill_block
@@ -113,7 +114,7 @@ def main():
         for kind in KINDS}
     order = {kind: [r["name"] for r in sorted(rows, key=lambda r: -r[kind]["frechet"])]
              for kind in KINDS}
-    _write_json(os.path.join(RESULTS, "measure_check.json"), dict(
+    write_json(os.path.join(RESULTS, "measure_check.json"), dict(
         rows=rows, floor=floor, same_order=order["classifier"] == order["random"],
         order=order, samples=_half()))
     strips = [np.concatenate(list(samples(sources[row["name"]])), axis=1) for row in rows]

@@ -25,6 +25,7 @@ from dcgan_tf import cli
 from dcgan_tf.devices import cpu_name
 from dcgan_tf.doc_blocks import fill_block
 from quality import REPO  # Beside this file.
+from runner import write_json
 from small_data import MNIST_REPEATED_TO, RESULTS, mnist_subset
 
 RESULT = os.path.join(RESULTS, "memorisation.json")
@@ -59,8 +60,7 @@ def measure(runs_dir):
         # How often a seen digit outscores an unseen one (0.5: no memorising).
         seen_above_unseen=float((seen[:, None] > fresh[None, :]).mean()),
         cpu=cpu_name(), date=time.strftime("%Y-%m-%d"))
-    with open(RESULT, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    write_json(RESULT, result)
     return result
 
 

@@ -39,7 +39,7 @@ import time
 import numpy as np
 from quality_report import (conditional_report, conditional_summary,  # Beside this file.
                             defaults_summary, report, slug)
-from runner import pinned, run_queue, timed_run
+from runner import pinned, run_queue, timed_run, write_json
 
 from absl import flags
 
@@ -256,9 +256,7 @@ def run_one(name, epochs, seed, runs_dir, core):
     if "--conditional" in CONFIGURATIONS[name]:  # docs/conditional.md shows the first too.
         shutil.copyfile(os.path.join(workdir, "samples", frames[0]),
                         result_path(name, epochs, seed, "first.png"))
-    with open(result_path(name, epochs, seed) + ".tmp", "w") as f:
-        json.dump(result, f, indent=1, ensure_ascii=False)
-    os.replace(result_path(name, epochs, seed) + ".tmp", result_path(name, epochs, seed))
+    write_json(result_path(name, epochs, seed), result)
     return result
 
 

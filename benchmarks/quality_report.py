@@ -149,10 +149,8 @@ def conditional_report(results_dir, figures_dir, configurations, metrics, defaul
                     else "" for n in names}
         compared = [f"{d}: {default_name}" if d else default_name for d in datasets]
         rows = {n: configurations[n] for n in compared + names if (epochs, n) in grouped}
-        ceilings = "; ".join(f"{label} {accuracy:.3f}" for label, accuracy in (
-            classifier_accuracy("fashion_mnist" if d == "fashion" else "mnist", label)
-            for d, label in ((d, "Fashion-MNIST" if d == "fashion" else "MNIST")
-                             for d in sorted(datasets))))
+        ceilings = "; ".join(f"{label} {classifier_accuracy(dataset):.3f}"
+                             for label, dataset in (CLASSIFIED[d] for d in sorted(datasets)))
         parts.append(f"### {epochs} epochs\n\n"
                      + table(grouped, epochs, rows, metrics, default_name) + "\n\n"
                      f"Class consistency of real test images, the classifier's own accuracy "
@@ -193,12 +191,16 @@ def conditional_report(results_dir, figures_dir, configurations, metrics, defaul
     return "\n".join(parts)
 
 
-def classifier_accuracy(dataset, label):
-    """(label, the shipped classifier's accuracy on its real test images), from its record."""
+# A row's dataset prefix ("" = the MNIST sample) -> (its name, its classifier's dataset).
+CLASSIFIED = {"": ("MNIST", "mnist"), "fashion": ("Fashion-MNIST", "fashion_mnist")}
+
+
+def classifier_accuracy(dataset):
+    """The shipped classifier's accuracy on its real test images, from its record."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "dcgan_tf", "assets", "classifiers", f"{dataset}.json")
     with open(path, encoding="utf-8") as f:
-        return label, json.load(f)["test_accuracy"]
+        return json.load(f)["test_accuracy"]
 
 
 def conditional_summary(results_dir, configurations, default_name):
@@ -214,8 +216,7 @@ def conditional_summary(results_dir, configurations, default_name):
         default = f"fashion: {default_name}" if name.startswith("fashion") else default_name
         plain = grouped.get((epochs, default), [])
         consistency = [r["metrics"]["consistency"] for r in runs]
-        _, real = classifier_accuracy("fashion_mnist" if name.startswith("fashion")
-                                      else "mnist", "")
+        real = classifier_accuracy(CLASSIFIED["fashion" if name.startswith("fashion") else ""][1])
         frechet = [r["metrics"]["frechet"] for r in runs]
         lines.append(
             f"- `{' '.join(configurations[name])}`, {dataset}, {epochs} epochs, "

@@ -7,6 +7,7 @@ again adds up the time of every attempt.
 """
 
 import concurrent.futures
+import json
 import os
 import queue
 import subprocess
@@ -37,6 +38,14 @@ def timed_run(command, workdir, core=None):
                 write_seconds(seconds_file, spent + time.time() - start)
     write_seconds(seconds_file, spent + time.time() - start)
     return status, spent + time.time() - start
+
+
+def write_json(path, value):
+    """Writes `value` as JSON to `path` atomically (a stopped benchmark leaves the old
+    file or the new one, never half of one)."""
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=1, ensure_ascii=False)
+    os.replace(path + ".tmp", path)
 
 
 def write_seconds(path, seconds):

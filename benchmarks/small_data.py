@@ -34,7 +34,7 @@ import numpy as np
 from absl import flags
 from quality import REPO  # Beside this file.
 from quality_report import slug
-from runner import pinned, run_queue, timed_run
+from runner import pinned, run_queue, timed_run, write_json
 
 from dcgan_tf import cli
 from dcgan_tf.devices import cpu_name
@@ -143,7 +143,7 @@ def train(name, seed, runs_dir, core, emoji_dir):
     with open(os.path.join(workdir, "samples", frames[-1]), "rb") as f, \
             open(result_path(name, seed, "png"), "wb") as out:
         out.write(f.read())
-    _write_json(result_path(name, seed), result)
+    write_json(result_path(name, seed), result)
     return result
 
 
@@ -169,7 +169,7 @@ def measure(name, seed, runs_dir, core, emoji_dir):
     result["metrics"] = record["generated"]
     result["floor"] = record["real_vs_real_floor"]
     result["feature_net"] = record.get("feature_net")
-    _write_json(result_path(name, seed), result)
+    write_json(result_path(name, seed), result)
     return result
 
 
@@ -191,13 +191,7 @@ def measure_other_artwork(group, emoji_dir, other_dir):
                          f"--num={record['generated']['frechet']['num_samples']}")
     for key in ("images", "data_dir"):
         record[key] = os.path.relpath(record[key], REPO)
-    _write_json(out, record)
-
-
-def _write_json(path, value):
-    with open(path + ".tmp", "w") as f:
-        json.dump(value, f, indent=1, ensure_ascii=False)
-    os.replace(path + ".tmp", path)
+    write_json(out, record)
 
 
 def run_all(stage, names, seeds, cores, runs_dir, emoji_dir):

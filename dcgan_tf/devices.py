@@ -43,10 +43,10 @@ def choose_precision():
     """(precision, reason): what --precision=auto trains in on this machine.
 
     mixed_bfloat16 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16) and no
-    GPU: on a Xeon with AMX the default step ran 1.6-1.75x as fast as in float32
-    and reached the same Fréchet distance at the same seeds and epochs
-    (docs/performance.md, docs/results.md). float32 elsewhere: on CPUs without
-    such units bfloat16 is emulated and slower, and on GPUs it was not measured.
+    GPU: on a Xeon with AMX the default step ran faster than in float32 and reached
+    the same Fréchet distance at the same seeds and epochs (docs/performance.md,
+    docs/results.md). float32 elsewhere: on CPUs without such units bfloat16 is
+    emulated and slower, and on GPUs it was not measured.
     """
     import tensorflow as tf
 

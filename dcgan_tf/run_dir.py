@@ -144,10 +144,10 @@ def compare(config):
 def stored_config(config):
     """The Config of the run already in config.workdir, or None (no run there, or
     its settings unreadable: compare() reports that)."""
-    return _previous_config(config)[0]
+    return _previous_config(config, warn=False)[0]
 
 
-def _previous_config(config):
+def _previous_config(config, warn=True):
     """(Config of the run in the workdir or None, problem or None).
 
     config.json is read first; if it is missing or damaged (a crash on a file
@@ -179,7 +179,7 @@ def _previous_config(config):
         if edited:
             return None, ("config.json disagrees with its copy beside the checkpoints (edited "
                           "by hand?): " + "; ".join(edited))
-    if problems:
+    if problems and warn:
         logger.warning("%s; the run's settings are read from its copy %s instead, and "
                        "config.json is written again.", problems[0], next(iter(read)))
     return next(iter(read.values())), None

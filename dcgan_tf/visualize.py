@@ -122,7 +122,11 @@ def plot_losses(path, history, steps_per_epoch):
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=100, format="png")
-    # 256 colours are enough for a line plot: a third of the file's size.
+    save_palette_png(Image.open(buffer), path)
+
+
+def save_palette_png(image, path):
+    """Writes a PIL image as a 256-colour PNG, atomically: enough colours for plots
+    and figures, at about a third of the RGB file's size."""
     with files.atomic_path(path) as temporary:
-        Image.open(buffer).convert("RGB").quantize(colors=256).save(
-            temporary, format="PNG", optimize=True)
+        image.convert("RGB").quantize(colors=256).save(temporary, format="PNG", optimize=True)

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from dcgan_tf import doc_blocks  # noqa: E402
+from dcgan_tf.visualize import save_palette_png  # noqa: E402
 
 DPI = 72
 
@@ -22,11 +23,6 @@ def save_figure(figure, out_dir, name, tight=True):
     figure.savefig(buffer, dpi=DPI, format="png", bbox_inches="tight")
     plt.close(figure)
     save_palette_png(Image.open(buffer), os.path.join(out_dir, name))
-
-
-def save_palette_png(image, path):
-    """Writes a PIL image as a 256-colour PNG (figures and plots need no more)."""
-    image.convert("RGB").quantize(colors=256).save(path, optimize=True)
 
 
 def markdown_table(header, rows):

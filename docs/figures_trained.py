@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import math
 import os
+import shutil
 import time
 
 import imageio.v3 as iio
@@ -36,7 +37,7 @@ from dcgan_tf import config as config_lib, data, loop, recorder, run_dir, traini
 from dcgan_tf.state import TrainState
 from dcgan_tf.train_step import METRICS
 from dcgan_tf.spectrum import mean_power_spectrum, nyquist_to_median
-from figures_common import log_spectrum_image, markdown_table, save_figure, save_palette_png
+from figures_common import log_spectrum_image, markdown_table, save_figure
 
 MNIST_IMAGES = os.path.join(data.BUNDLED_MNIST_DIR, "t10k-images-idx3-ubyte.gz")
 BATCH_SIZE = 64
@@ -486,8 +487,8 @@ def reading_a_run(out_dir, quick, seed, run):
                                                       Image.NEAREST))[..., np.newaxis] // 4 * 4
              for frame in frames]
     visualize.save_gif(os.path.join(out_dir, "progress.gif"), small)
-    save_palette_png(Image.open(run_dir.of(run.config).losses_png),
-                     os.path.join(out_dir, "losses.png"))
+    shutil.copyfile(run_dir.of(run.config).losses_png,  # Already a 256-colour PNG.
+                    os.path.join(out_dir, "losses.png"))
 
     history = run.history
     epochs = np.asarray(history["epoch"])

@@ -65,15 +65,14 @@ def tiny_npz(mnist_npz):
 
 def small_config(data_dir, workdir, **overrides):
     """A Config for a few quick steps on `data_dir`: tiny noise, 4-image frames,
-    no download, no XLA (compiling costs more than a few steps train), float32 (so
-    that a test computes the same on every CPU; --precision=auto has tests of its
-    own), and the SavedModel export only (LiteRT and ONNX have tests of their own)."""
+    no download, no XLA (compiling costs more than a few steps train), and the
+    SavedModel export only (LiteRT and ONNX have tests of their own). Its
+    --precision=auto is float32 here, as every test's (float32_on_every_cpu)."""
     from dcgan_tf import config  # Imported here: TensorFlow loads only for tests using it.
 
     settings = dict(data_dir=str(data_dir), workdir=str(workdir), download=False,
                     batch_size=32, epochs=2, num_examples_to_generate=4, noise_dim=16,
-                    jit_compile=False, precision="float32",
-                    ema_decay=0.0,  # Tests that need the average say so.
+                    jit_compile=False, ema_decay=0.0,  # Tests that need the average say so.
                     export_formats="saved_model")  # Converting costs seconds; tests ask.
     return config.Config(**{**settings, **overrides})
 

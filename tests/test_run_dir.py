@@ -49,7 +49,7 @@ def test_damaged_config_json_is_read_from_its_copy_and_the_run_resumes(mnist_npz
     training.train(_config(mnist_npz, tmp_path, max_steps=2))
     (tmp_path / "config.json").write_text(damage)
 
-    assert _differences(data.resolve(_config(mnist_npz, tmp_path, noise_dim=8))) == [
+    assert _differences(training.resolve(_config(mnist_npz, tmp_path, noise_dim=8))) == [
         "noise_dim: 16 -> 8"]  # Still checked, against the copy.
     result = training.train(_config(mnist_npz, tmp_path, max_steps=3))
 

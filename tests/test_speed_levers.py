@@ -207,7 +207,8 @@ def test_auto_precision_is_logged_and_stored_and_a_resume_keeps_the_stored_one(
     from dcgan_tf import devices
     monkeypatch.setattr(devices, "choose_precision",
                         lambda: ("mixed_bfloat16", "this CPU has bfloat16 matrix units (AMX)"))
-    made_in_float32 = _config(tiny_npz, tmp_path / "old", jit_compile=False, max_steps=1)
+    made_in_float32 = _config(tiny_npz, tmp_path / "old", jit_compile=False, max_steps=1,
+                              precision="float32")
     training.train(made_in_float32)
     auto = dict(precision="auto", jit_compile=False)
 
